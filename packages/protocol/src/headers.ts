@@ -1,0 +1,19 @@
+/** Header names of PROTOCOL.md §3 and §6, lower case as the Fetch API reports them. */
+export const HEADERS = {
+  authorization: "authorization",
+  timestamp: "x-claw-timestamp",
+  nonce: "x-claw-nonce",
+  contentDigest: "content-digest",
+  signature: "x-claw-signature",
+  correlationId: "x-claw-correlation-id",
+  idempotencyKey: "x-claw-idempotency-key",
+  connectorId: "x-claw-connector-id",
+  messageId: "x-claw-message-id",
+  retryAfter: "retry-after",
+} as const;
+
+/** `Authorization: Claw <identity token>` */
+export const AUTH_SCHEME = "Claw";
+export const SIGNATURE_VERSION = "CLAW-SIG-V1";
+export const TOKEN_TYPE = "agent+jwt";
+export const RECEIPT_TOKEN_TYPE = "receipt+jwt";

@@ -1,0 +1,7 @@
+export * from "./bodies.js";
+export * from "./defaults.js";
+export * from "./errors.js";
+export * from "./frames.js";
+export * from "./headers.js";
+export * from "./ids.js";
+export * from "./receipts.js";

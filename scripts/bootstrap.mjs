@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Makes a fresh machine with only Node 20 and npm ready: the pinned pnpm, then the workspace
+// install. Safe to run again; fast when everything is in place.
+import { execFileSync, spawnSync } from "node:child_process";
+
+const PNPM_VERSION = "10.34.9";
+const [major, minor] = process.versions.node.split(".").map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  console.error(`clawrelay needs Node.js 20.19 or newer (this is ${process.version}).`);
+  process.exit(1);
+}
+
+function pnpmVersion() {
+  const result = spawnSync("pnpm", ["--version"], { encoding: "utf8", shell: process.platform === "win32" });
+  return result.status === 0 ? result.stdout.trim() : null;
+}
+
+if (pnpmVersion() !== PNPM_VERSION) {
+  // corepack is not usable on these machines; npm's global install is.
+  console.error(`bootstrap: installing pnpm@${PNPM_VERSION} with npm`);
+  execFileSync("npm", ["install", "--global", `pnpm@${PNPM_VERSION}`], { stdio: "inherit" });
+}
+
+const install = spawnSync("pnpm", ["install", "--frozen-lockfile", "--prefer-offline", "--reporter=silent"], {
+  stdio: "inherit",
+});
+if (install.status !== 0) process.exit(install.status ?? 1);

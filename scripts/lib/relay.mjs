@@ -1,0 +1,156 @@
+// Starting a local relay: dev identities on first run, then `wrangler dev` with local
+// persistence. Used by `pnpm dev`, the demo, the end-to-end tests and the benchmarks.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes, webcrypto } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const CLI = join(ROOT, "apps/connector/bin/clawrelay.mjs");
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+
+/** Run the clawrelay CLI synchronously; returns stdout, throws with its stderr on failure. */
+export function cli(args, options = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", ...options });
+  if (result.status !== 0) throw new Error(`clawrelay ${args.join(" ")} failed: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+export function ensureCliBuilt() {
+  if (!existsSync(join(ROOT, "apps/connector/dist/clawrelay.mjs"))) {
+    const built = spawnSync(process.execPath, [join(ROOT, "apps/connector/build.mjs")], { stdio: "inherit" });
+    if (built.status !== 0) throw new Error("building the connector CLI failed");
+  }
+}
+
+async function relayKey(kid) {
+  const pair = await webcrypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+  const jwk = await webcrypto.subtle.exportKey("jwk", pair.privateKey);
+  return { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d, kid };
+}
+
+/**
+ * Make (once) and load a relay's local identity: a dev registry, an admin token and a receipt
+ * signing key under `home`. Returns the vars a `wrangler dev` of this relay needs.
+ */
+export async function prepareRelayHome({
+  home,
+  origin,
+  iss = "dev-registry",
+  extraRegistries = {},
+  trustedRelays = [],
+}) {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  ensureCliBuilt();
+  const registryDir = join(home, "registry");
+  if (!existsSync(join(registryDir, "registry.public.jwks.json"))) {
+    cli(["--home", home, "registry", "init", "--iss", iss]);
+  }
+  const jwks = JSON.parse(readFileSync(join(registryDir, "registry.public.jwks.json"), "utf8"));
+  const registryIss = JSON.parse(readFileSync(join(registryDir, "registry.json"), "utf8")).iss;
+  const tokenFile = join(home, "admin-token");
+  if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
+  const relayKeyFile = join(home, "relay.private.jwk.json");
+  if (!existsSync(relayKeyFile)) {
+    writeFileSync(relayKeyFile, JSON.stringify(await relayKey(`relay-${randomBytes(4).toString("hex")}`)), {
+      mode: 0o600,
+    });
+  }
+  return {
+    ADMIN_TOKEN: readFileSync(tokenFile, "utf8").trim(),
+    RELAY_SIGNING_JWK: readFileSync(relayKeyFile, "utf8").trim(),
+    RELAY_ORIGIN: origin,
+    REGISTRY_JWKS: JSON.stringify({ [registryIss]: jwks, ...extraRegistries }),
+    TRUSTED_RELAYS: JSON.stringify(trustedRelays),
+  };
+}
+
+/** Create an agent identity under `home` (once). */
+export function ensureAgent(home, id, relayOrigin) {
+  const dir = join(home, "agents", id);
+  if (!existsSync(join(dir, "identity.jwt"))) cli(["--home", home, "agent", "create", id, "--relay", relayOrigin]);
+  return dir;
+}
+
+function envFile(path, vars) {
+  // .env syntax: single-quoted values are taken literally (our values are JSON, tokens, URLs).
+  const lines = Object.entries(vars).map(([k, v]) => `${k}='${String(v).replaceAll("'", "")}'`);
+  writeFileSync(path, `${lines.join("\n")}\n`, { mode: 0o600 });
+}
+
+export async function waitForHealth(url, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`relay at ${url} did not become healthy within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Start `wrangler dev` for this repo's Worker on 127.0.0.1:`port`, state persisted under
+ * `home/state`, vars from `home/dev.env`. Resolves once /healthz answers.
+ */
+export async function startRelay({ home, port, vars, logLevel = "warn", stdio = "pipe", onOutput }) {
+  envFile(join(home, "dev.env"), vars);
+  const args = [
+    "dev",
+    "--config",
+    join(ROOT, "wrangler.toml"),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    "0",
+    "--persist-to",
+    join(home, "state"),
+    "--env-file",
+    join(home, "dev.env"),
+    "--log-level",
+    logLevel,
+    "--show-interactive-dev-session=false",
+  ];
+  const child = spawn(WRANGLER, args, {
+    cwd: ROOT,
+    detached: true, // own process group, so stop() ends workerd too
+    stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" },
+  });
+  if (child.stdout) child.stdout.on("data", (d) => onOutput?.(String(d)));
+  if (child.stderr) child.stderr.on("data", (d) => onOutput?.(String(d)));
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise((resolveExit) => child.once("exit", (code, signal) => resolveExit({ code, signal })));
+  await Promise.race([
+    waitForHealth(url),
+    exited.then(({ code, signal }) => {
+      throw new Error(`wrangler dev exited early (code ${code}, signal ${signal})`);
+    }),
+  ]);
+  return {
+    url,
+    pid: child.pid,
+    child,
+    exited,
+    /** Signal the whole process group (wrangler and workerd). */
+    kill(signal = "SIGTERM") {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    },
+    async stop() {
+      this.kill("SIGTERM");
+      const timer = setTimeout(() => this.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

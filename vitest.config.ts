@@ -1,0 +1,64 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+import testKeys from "./apps/proxy/test/fixtures/keys.json" with { type: "json" };
+
+/** Test-only registries trusted by the workers pool; `rogue-registry` stays untrusted on purpose. */
+const testRegistryJwks = JSON.stringify({
+  [testKeys.trusted.iss]: { keys: [testKeys.trusted.publicJwk] },
+  [testKeys.trusted2.iss]: { keys: [testKeys.trusted2.publicJwk] },
+});
+
+// Two projects: the proxy Worker and its Durable Objects run inside workerd
+// (vitest-pool-workers); the packages and the connector run in Node.
+// The signing package's vector tests run in both.
+const testBindings = {
+  ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
+  REGISTRY_JWKS: testRegistryJwks,
+  RELAY_SIGNING_JWK: JSON.stringify(testKeys.relay.privateJwk),
+};
+
+export default defineConfig({
+  test: {
+    reporters: ["default", "./scripts/summary-reporter.ts"],
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: testBindings,
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["apps/proxy/test/**/*.test.ts", "packages/signing/test/**/*.test.ts"],
+          exclude: ["apps/proxy/test/caps/**"],
+        },
+      },
+      {
+        // Small queue caps so the capacity rules can be reached with a handful of messages.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ...testBindings,
+                RELAY_QUEUE_MAX_ITEMS: "10",
+                RELAY_QUEUE_MAX_BYTES: "4096",
+              },
+            },
+          }),
+        ],
+        test: { name: "workers-caps", include: ["apps/proxy/test/caps/**/*.test.ts"] },
+      },
+      {
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["packages/*/test/**/*.test.ts", "apps/connector/test/**/*.test.ts"],
+        },
+      },
+    ],
+  },
+});
