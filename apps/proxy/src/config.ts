@@ -1,0 +1,75 @@
+import { RELAY_DEFAULTS } from "@clawrelay/protocol";
+import { z } from "zod";
+
+/**
+ * Vars arrive as strings (wrangler.toml [vars], .dev.vars, --env-file): parse them once per env
+ * object, with zod, and fail loudly naming the bad var rather than run with a half-read config.
+ */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const ratio = z.coerce.number().gt(0).max(1);
+
+const jwkSchema = z.looseObject({ kty: z.string(), kid: z.string().optional() });
+const jwksSchema = z.object({ keys: z.array(jwkSchema) });
+const jsonString = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "not valid JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const trustedRelaySchema = z.union([
+  z.object({ origin: z.url(), jwks: jwksSchema }),
+  z.object({ origin: z.url(), jwksUrl: z.url() }),
+]);
+
+const configSchema = z.object({
+  RELAY_AUDIENCE: z.string().min(1).default(RELAY_DEFAULTS.RELAY_AUDIENCE),
+  RELAY_ORIGIN: z.url().transform((u) => new URL(u).origin),
+  REGISTRY_JWKS: jsonString(z.record(z.string(), jwksSchema)).default({}),
+  TRUSTED_RELAYS: jsonString(z.array(trustedRelaySchema)).default([]),
+  RELAY_MAX_BODY_BYTES: int(1, 16 * 1024 * 1024).default(RELAY_DEFAULTS.RELAY_MAX_BODY_BYTES),
+  RELAY_DEFAULT_TTL_SECONDS: int(1, 604_800).default(RELAY_DEFAULTS.RELAY_DEFAULT_TTL_SECONDS),
+  RELAY_QUEUE_MAX_ITEMS: int(1, 10_000_000).default(RELAY_DEFAULTS.RELAY_QUEUE_MAX_ITEMS),
+  RELAY_QUEUE_MAX_BYTES: int(1024, 10 * 1024 ** 3).default(RELAY_DEFAULTS.RELAY_QUEUE_MAX_BYTES),
+  RELAY_LOW_LANE_ADMIT_RATIO: ratio.default(RELAY_DEFAULTS.RELAY_LOW_LANE_ADMIT_RATIO),
+  RELAY_SENDER_SHARE: ratio.default(RELAY_DEFAULTS.RELAY_SENDER_SHARE),
+  RELAY_RATE_PER_MINUTE: int(1, 1_000_000).default(RELAY_DEFAULTS.RELAY_RATE_PER_MINUTE),
+  RELAY_RATE_BURST: int(1, 1_000_000).default(RELAY_DEFAULTS.RELAY_RATE_BURST),
+  RELAY_IDEMPOTENCY_SECONDS: int(1, 30 * 86_400).default(RELAY_DEFAULTS.RELAY_IDEMPOTENCY_SECONDS),
+  RELAY_MAX_IN_FLIGHT: int(1, 100_000).default(RELAY_DEFAULTS.RELAY_MAX_IN_FLIGHT),
+  RELAY_ACK_TIMEOUT_MS: int(100, 3_600_000).default(RELAY_DEFAULTS.RELAY_ACK_TIMEOUT_MS),
+  RELAY_MAX_ATTEMPTS: int(1, 1000).default(RELAY_DEFAULTS.RELAY_MAX_ATTEMPTS),
+  RELAY_STALE_AFTER_MS: int(1000, 3_600_000).default(RELAY_DEFAULTS.RELAY_STALE_AFTER_MS),
+  RELAY_DELAYED_NOTICE_SECONDS: int(1, 604_800).default(RELAY_DEFAULTS.RELAY_DELAYED_NOTICE_SECONDS),
+  RELAY_RECORD_RETENTION_SECONDS: int(60, 30 * 86_400).default(RELAY_DEFAULTS.RELAY_RECORD_RETENTION_SECONDS),
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  RELAY_SIGNING_JWK: z.string().optional(),
+});
+
+export type RelayConfig = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const parsed = new WeakMap<object, RelayConfig>();
+
+/** Parse the Worker/DO env once; later calls with the same env object reuse the result. */
+export function relayConfig(env: Env): RelayConfig {
+  const cached = parsed.get(env);
+  if (cached) return cached;
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    // Name the var and the rule, never the value: a var may hold a secret.
+    const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`invalid relay configuration: ${problems}`);
+  }
+  parsed.set(env, result.data);
+  return result.data;
+}

@@ -1,0 +1,37 @@
+import { type ErrorBody, type ErrorCode, RETRY_AFTER_STATUSES, RelayError } from "@clawrelay/protocol";
+import type { Context } from "hono";
+import { log } from "./log.js";
+import type { AppEnv } from "./types.js";
+
+export function errorBody(
+  code: ErrorCode,
+  message: string,
+  correlationId: string,
+  retryAfterSeconds?: number,
+): ErrorBody {
+  return {
+    error: { code, message, correlationId, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) },
+  };
+}
+
+/** The JSON error shape of PROTOCOL.md §4, with `Retry-After` on 429/503/507. */
+export function errorResponse(error: RelayError, correlationId: string): Response {
+  const headers = new Headers({ "content-type": "application/json", "x-claw-correlation-id": correlationId });
+  let retryAfter = error.retryAfterSeconds;
+  if (RETRY_AFTER_STATUSES.has(error.status)) {
+    retryAfter = Math.max(1, Math.ceil(retryAfter ?? 1));
+    headers.set("retry-after", String(retryAfter));
+  }
+  return new Response(JSON.stringify(errorBody(error.code, error.message, correlationId, retryAfter)), {
+    status: error.status,
+    headers,
+  });
+}
+
+/** One place turns anything thrown into the error shape; unknown errors become a bare 500, never a stack. */
+export function onError(err: Error, c: Context<AppEnv>): Response {
+  const correlationId = c.get("correlationId") ?? "unknown";
+  if (err instanceof RelayError) return errorResponse(err, correlationId);
+  log("error", { event: "unhandled_error", correlationId, error: err.name });
+  return errorResponse(new RelayError("internal", "internal error"), correlationId);
+}

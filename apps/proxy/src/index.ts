@@ -1,0 +1,10 @@
+import { createApp } from "./app.js";
+
+export { Directory } from "./directory/directory.js";
+export { RelaySession } from "./session/relay-session.js";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

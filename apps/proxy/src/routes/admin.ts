@@ -1,0 +1,34 @@
+import { agentIdSchema, RelayError, revocationBodySchema } from "@clawrelay/protocol";
+import { Hono } from "hono";
+import { requireAdmin } from "../auth/admin.js";
+import { forgetRevocationSnapshot } from "../auth/revocations.js";
+import { readJsonRequest } from "../middleware/json.js";
+import type { AppEnv } from "../types.js";
+import { sessionFor, unwrap } from "./session.js";
+
+export function adminRoutes(): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  routes.use("/admin/*", requireAdmin());
+
+  routes.post("/admin/revocations", async (c) => {
+    const parsed = revocationBodySchema.safeParse(
+      await readJsonRequest(c.req.raw, c.get("config").RELAY_MAX_BODY_BYTES),
+    );
+    if (!parsed.success)
+      throw new RelayError("invalid_request", 'body must be {"jti"} or {"agentId"}, with an optional "reason"');
+    const directory = c.env.DIRECTORY.get(c.env.DIRECTORY.idFromName("global"));
+    const revocation = await directory.revoke(parsed.data);
+    forgetRevocationSnapshot();
+    return c.json(revocation, 201);
+  });
+
+  /** Registers a recipient before its agent first connects (PROTOCOL.md §4 "or an admin registered it"). */
+  routes.put("/admin/agents/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!agentIdSchema.safeParse(id).success) throw new RelayError("invalid_request", "agent id is malformed");
+    const status = unwrap(await sessionFor(c.env, id).register(id, c.get("correlationId")));
+    return c.json(status, 200);
+  });
+
+  return routes;
+}

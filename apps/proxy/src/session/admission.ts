@@ -1,0 +1,81 @@
+import { PROTOCOL_LIMITS, RelayError } from "@clawrelay/protocol";
+import type { Caller } from "../types.js";
+import type { Meta } from "./meta.js";
+import type { Sql } from "./sql.js";
+
+const NONCE_WINDOW_MS = PROTOCOL_LIMITS.nonceWindowSeconds * 1000;
+/** Expired nonces are swept a few at a time on each insert, so the table never needs a full scan. */
+const NONCE_SWEEP_BATCH = 32;
+
+export type Access = "self" | "self_or_admin" | "any_agent";
+
+/**
+ * Nonce, then authorization: steps 7 and 8 of PROTOCOL.md §3, kept in the session the path
+ * addresses so that two racing requests with one nonce see one winner (the DO is single-threaded
+ * and this runs without awaiting).
+ */
+export class Admission {
+  constructor(
+    private readonly sql: Sql,
+    private readonly meta: Meta,
+  ) {}
+
+  /** Binds the session to its agent id on first use and refuses a mismatch (a routing bug). */
+  bind(agentId: string): void {
+    const bound = this.meta.get("agent_id");
+    if (bound === null) this.meta.set("agent_id", agentId);
+    else if (bound !== agentId) throw new RelayError("internal", "session addressed under another agent id");
+  }
+
+  get agentId(): string {
+    return this.meta.get("agent_id") ?? "";
+  }
+
+  get known(): boolean {
+    return this.meta.get("known") === "1";
+  }
+
+  markKnown(now: number): void {
+    if (!this.known) {
+      this.meta.set("known", "1");
+      this.meta.set("known_since", now);
+    }
+  }
+
+  consumeNonce(sender: string, nonce: string, now: number): void {
+    this.sql.run(
+      "DELETE FROM nonces WHERE (sender, nonce) IN (SELECT sender, nonce FROM nonces WHERE expires_at < ? LIMIT ?)",
+      now,
+      NONCE_SWEEP_BATCH,
+    );
+    const existing = this.sql.one<{ expires_at: number }>(
+      "SELECT expires_at FROM nonces WHERE sender = ? AND nonce = ?",
+      sender,
+      nonce,
+    );
+    if (existing && existing.expires_at >= now) throw new RelayError("replayed_nonce", "nonce already used");
+    this.sql.run(
+      "INSERT INTO nonces (sender, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (sender, nonce) DO UPDATE SET expires_at = excluded.expires_at",
+      sender,
+      nonce,
+      now + NONCE_WINDOW_MS,
+    );
+  }
+
+  /**
+   * Admit a caller: consume its nonce (agents only), mark the agent known when it addresses its
+   * own session, then check who may call. Throws a RelayError.
+   */
+  admit(agentId: string, caller: Caller, access: Access, now: number): void {
+    this.bind(agentId);
+    if (caller.kind === "admin") {
+      if (access === "self") throw new RelayError("not_owner", "only the agent itself may do this");
+      return;
+    }
+    this.consumeNonce(caller.agentId, caller.nonce, now);
+    const isSelf = caller.agentId === agentId;
+    if (isSelf) this.markKnown(now);
+    if (access !== "any_agent" && !isSelf)
+      throw new RelayError("not_owner", "only the agent itself (or an admin) may do this");
+  }
+}

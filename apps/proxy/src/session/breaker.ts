@@ -1,0 +1,81 @@
+import { PROTOCOL_LIMITS } from "@clawrelay/protocol";
+import type { Meta } from "./meta.js";
+
+export type BreakerState = "closed" | "open" | "half_open";
+
+/**
+ * The relay → connector circuit breaker (PROTOCOL.md §5). Its state is in storage and half-open
+ * is computed from timestamps, because timers do not survive hibernation.
+ */
+export class DeliveryBreaker {
+  constructor(
+    private readonly meta: Meta,
+    private readonly threshold = PROTOCOL_LIMITS.breakerFailureThreshold,
+    private readonly openMs = PROTOCOL_LIMITS.breakerOpenMs,
+  ) {}
+
+  get failures(): number {
+    return this.meta.getNumber("breaker_failures", 0);
+  }
+  get openedAt(): number | null {
+    const at = this.meta.get("breaker_opened_at");
+    return at === null ? null : Number(at);
+  }
+
+  state(now: number): BreakerState {
+    const opened = this.openedAt;
+    if (opened === null) return "closed";
+    return now - opened >= this.openMs ? "half_open" : "open";
+  }
+
+  /** When a half-open probe may go out (for the alarm). */
+  probeAt(): number | null {
+    const opened = this.openedAt;
+    return opened === null ? null : opened + this.openMs;
+  }
+
+  /** May a batch be sent now? In half-open, only while no probe is in flight. */
+  allows(now: number): boolean {
+    const state = this.state(now);
+    if (state === "closed") return true;
+    if (state === "open") return false;
+    return this.meta.get("breaker_probe") !== "1";
+  }
+
+  probing(now: number): void {
+    if (this.state(now) === "half_open") this.meta.set("breaker_probe", "1");
+  }
+
+  /** The probe's socket went away before an answer: let the next half-open probe go out. */
+  clearProbe(): void {
+    this.meta.set("breaker_probe", null);
+  }
+
+  success(): BreakerState | null {
+    const wasOpen = this.openedAt !== null;
+    this.meta.set("breaker_failures", 0);
+    this.meta.set("breaker_opened_at", null);
+    this.meta.set("breaker_probe", null);
+    return wasOpen ? "closed" : null;
+  }
+
+  /** A nack or an ack timeout. Returns "open" when this failure opened (or re-opened) it. */
+  failure(now: number): BreakerState | null {
+    const state = this.state(now);
+    if (state === "half_open") {
+      this.meta.set("breaker_opened_at", now);
+      this.meta.set("breaker_probe", null);
+      return "open";
+    }
+    const failures = this.meta.increment("breaker_failures");
+    if (state === "closed" && failures >= this.threshold) {
+      this.meta.set("breaker_opened_at", now);
+      return "open";
+    }
+    return null;
+  }
+
+  status(now: number): { state: BreakerState; consecutiveFailures: number; openedAt: number | null } {
+    return { state: this.state(now), consecutiveFailures: this.failures, openedAt: this.openedAt };
+  }
+}

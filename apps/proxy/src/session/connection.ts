@@ -1,0 +1,138 @@
+import { connectorFrameSchema, PROTOCOL_LIMITS, parseFrame } from "@clawrelay/protocol";
+import { log } from "../log.js";
+import type { DeliveryBreaker } from "./breaker.js";
+import type { SessionContext } from "./context.js";
+import type { Delivery } from "./delivery.js";
+import { handshake, promoteStandby } from "./handshake.js";
+import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
+
+export const CLOSE_POLICY = 1008;
+export const CLOSE_TOO_BIG = 1009;
+export const CLOSE_INTERNAL = 1011;
+
+/**
+ * Everything a connector socket says, after the Worker let it in. Never throws: an invalid frame
+ * gets an `error` frame, and 20 of them within 60 s close the socket with 1008.
+ */
+export class ConnectionHandler {
+  constructor(
+    private readonly s: SessionContext,
+    private readonly sockets: Sockets,
+    private readonly delivery: Delivery,
+    private readonly breaker: DeliveryBreaker,
+  ) {}
+
+  message(ws: WebSocket, data: string | ArrayBuffer, now: number): void {
+    const socket = this.sockets.all().find((o) => o.ws === ws);
+    if (!socket) return;
+    const parsed = parseFrame(data, connectorFrameSchema, PROTOCOL_LIMITS.maxFrameBytes);
+    if (!parsed.ok) {
+      if (parsed.code === "frame_too_big") {
+        closeSocket(ws, CLOSE_TOO_BIG, "frame too big");
+        this.closed(ws, now);
+        return;
+      }
+      this.invalid(socket, parsed.message, now);
+      return;
+    }
+    const frame = parsed.frame;
+    if (socket.data.role === "pending") {
+      if (frame.type !== "reconnect") {
+        sendFrame(ws, { type: "error", code: "invalid_frame", message: "the first frame must be reconnect" });
+        closeSocket(ws, CLOSE_POLICY, "reconnect frame required first");
+        return;
+      }
+      handshake(this.s, this.sockets, this.delivery, socket, frame, now);
+      return;
+    }
+    switch (frame.type) {
+      case "reconnect":
+        this.invalid(socket, "reconnect is only valid as the first frame", now);
+        return;
+      case "ack":
+        // Acks count from any socket of this agent: each means "durably stored by a connector".
+        this.delivery.ack(frame.ids, now);
+        return;
+      case "nack":
+        this.delivery.nack(frame.ids, frame.retryAfterMs, frame.reason, now);
+        return;
+      case "processed":
+        this.delivery.processed(frame.id, frame.outcome, frame.reason, now);
+        return;
+    }
+  }
+
+  private invalid(socket: LiveSocket, message: string, now: number): void {
+    const windowStart = now - PROTOCOL_LIMITS.invalidFrameWindowMs;
+    const recent = [...socket.data.invalidAt.filter((t) => t > windowStart), now].slice(
+      -PROTOCOL_LIMITS.invalidFrameLimit,
+    );
+    this.sockets.update(socket, { invalidAt: recent });
+    sendFrame(socket.ws, { type: "error", code: "invalid_frame", message });
+    if (recent.length >= PROTOCOL_LIMITS.invalidFrameLimit) {
+      log("warn", {
+        event: "socket_closed_invalid_frames",
+        agentId: this.s.agentId(),
+        connectorId: socket.data.connectorId,
+      });
+      closeSocket(socket.ws, CLOSE_POLICY, "too many invalid frames");
+      this.closed(socket.ws, now);
+    }
+  }
+
+  /** A socket closed or errored: requeue its in-flight items; if it was active, promote a standby. */
+  closed(ws: WebSocket, now: number): void {
+    const data = ws.deserializeAttachment() as LiveSocket["data"] | null;
+    if (!data) return;
+    const wasActive = data.role === "active";
+    ws.serializeAttachment({ ...data, role: "standby" });
+    const requeued = this.delivery.requeueConnection(data.connectionId, now);
+    if (requeued > 0 && this.s.meta.get("breaker_probe") === "1") this.breaker.clearProbe();
+    log("info", {
+      event: "connector_disconnected",
+      agentId: this.s.agentId(),
+      connectorId: data.connectorId,
+      wasActive,
+      requeued,
+    });
+    if (wasActive) {
+      this.s.meta.set("offline_since", now);
+      promoteStandby(this.s, this.sockets, this.delivery, "active connector disconnected", now);
+    }
+  }
+
+  /** When a socket must next be checked: its handshake deadline, or when it would turn stale. */
+  private deadline(socket: LiveSocket): number {
+    if (socket.data.role === "pending") return socket.data.connectedAt + PROTOCOL_LIMITS.reconnectFrameTimeoutMs;
+    return this.sockets.lastSeen(socket) + this.s.config.RELAY_STALE_AFTER_MS;
+  }
+
+  sweepDeadline(): number | null {
+    const deadlines = this.sockets.all().map((socket) => this.deadline(socket));
+    return deadlines.length ? Math.min(...deadlines) : null;
+  }
+
+  /**
+   * Alarm-time checks: a socket that never sent `reconnect` within 10 s is closed with 1008;
+   * one whose last auto-answered ping is older than RELAY_STALE_AFTER_MS is closed as stale,
+   * and a standby takes over.
+   */
+  sweep(now: number): void {
+    for (const socket of this.sockets.all()) {
+      if (now < this.deadline(socket)) continue;
+      if (socket.data.role === "pending") {
+        sendFrame(socket.ws, { type: "error", code: "handshake_timeout", message: "no reconnect frame within 10 s" });
+        closeSocket(socket.ws, CLOSE_POLICY, "no reconnect frame within 10 s");
+      } else {
+        log("warn", {
+          event: "socket_stale",
+          agentId: this.s.agentId(),
+          connectorId: socket.data.connectorId,
+          role: socket.data.role,
+        });
+        closeSocket(socket.ws, CLOSE_INTERNAL, "stale: no ping");
+      }
+      this.closed(socket.ws, now);
+    }
+  }
+}

@@ -1,0 +1,245 @@
+import { type DeliverItem, PROTOCOL_LIMITS, type Receipt } from "@clawrelay/protocol";
+import { log } from "../log.js";
+import type { DeliveryBreaker } from "./breaker.js";
+import type { SessionContext } from "./context.js";
+import { type ItemRow, laneName, wantsNotice } from "./items.js";
+import { emitReceipt, finish, terminate } from "./lifecycle.js";
+import { recordHop } from "./records.js";
+import type { LiveSocket, Sockets } from "./sockets.js";
+
+const SWEEP_BATCH = 500;
+const encoder = new TextEncoder();
+
+/** Redelivery backoff: 1 s doubling to 60 s, ±20 % jitter; critical items skip it (PROTOCOL.md §5). */
+export function redeliveryDelay(attempts: number, lane: number, random = Math.random): number {
+  if (lane === 0) return 0;
+  const base = Math.min(
+    PROTOCOL_LIMITS.redeliveryBackoffMaxMs,
+    PROTOCOL_LIMITS.redeliveryBackoffBaseMs * 2 ** Math.max(0, attempts - 1),
+  );
+  const jitter = 1 + (random() * 2 - 1) * PROTOCOL_LIMITS.redeliveryJitter;
+  return Math.round(base * jitter);
+}
+
+function toItem(row: ItemRow, attempt: number): DeliverItem {
+  if (row.kind === "receipt")
+    return { kind: "receipt", id: row.id, receipt: JSON.parse(row.payload ?? "null") as Receipt };
+  return {
+    kind: "message",
+    id: row.id,
+    seq: row.seq,
+    correlationId: row.correlation_id,
+    from: row.sender,
+    priority: laneName(row.lane),
+    payload: JSON.parse(row.payload ?? "null"),
+    contentType: row.content_type ?? "application/json",
+    enqueuedAt: row.enqueued_at,
+    expiresAt: row.expires_at,
+    attempt,
+  };
+}
+
+/** At-least-once delivery to the active connector: batches, acks, nacks, timeouts, the breaker. */
+export class Delivery {
+  constructor(
+    private readonly s: SessionContext,
+    private readonly sockets: Sockets,
+    private readonly breaker: DeliveryBreaker,
+  ) {}
+
+  inFlight(): number {
+    return this.s.sql.scalar("SELECT COUNT(*) FROM items WHERE state = 'inflight'");
+  }
+
+  /** Send as much as the in-flight window, the breaker and the active socket allow. */
+  pump(now: number): void {
+    const active = this.sockets.active();
+    if (!active) return;
+    let inFlight = this.inFlight();
+    for (;;) {
+      if (!this.breaker.allows(now)) return;
+      const room = this.s.config.RELAY_MAX_IN_FLIGHT - inFlight;
+      if (room <= 0) return;
+      const rows = this.s.sql.all<ItemRow>(
+        "SELECT * FROM items WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY lane, seq LIMIT ?",
+        now,
+        Math.min(PROTOCOL_LIMITS.maxItemsPerDeliverFrame, room),
+      );
+      if (rows.length === 0) return;
+      const sent = this.sendBatch(active, rows, now);
+      if (sent === 0) return;
+      inFlight += sent;
+      if (this.breaker.state(now) === "half_open") {
+        this.breaker.probing(now);
+        return;
+      }
+    }
+  }
+
+  private sendBatch(socket: LiveSocket, rows: ItemRow[], now: number): number {
+    const parts: string[] = [];
+    const batch: ItemRow[] = [];
+    let bytes = 32;
+    for (const row of rows) {
+      const json = JSON.stringify(toItem(row, row.attempts + 1));
+      const size = encoder.encode(json).byteLength + 1;
+      if (batch.length > 0 && bytes + size > PROTOCOL_LIMITS.maxBytesPerDeliverFrame) break;
+      parts.push(json);
+      batch.push(row);
+      bytes += size;
+    }
+    const deadline = now + this.s.config.RELAY_ACK_TIMEOUT_MS;
+    for (const row of batch) {
+      this.s.sql.run(
+        "UPDATE items SET state = 'inflight', attempts = attempts + 1, ack_deadline = ?, connector_id = ?, next_attempt_at = 0 WHERE seq = ?",
+        deadline,
+        socket.data.connectionId,
+        row.seq,
+      );
+      recordHop(this.s.sql, row.id, "sent", now, { connectorId: socket.data.connectorId, attempt: row.attempts + 1 });
+    }
+    try {
+      // Items are already JSON; join them instead of serialising the frame twice.
+      socket.ws.send(`{"type":"deliver","items":[${parts.join(",")}]}`);
+    } catch {
+      // The socket died under us; its close handler puts these items back.
+      return batch.length;
+    }
+    this.s.meta.increment("count_sent", batch.length);
+    this.s.wakeAt(deadline);
+    return batch.length;
+  }
+
+  ack(ids: readonly string[], now: number): number {
+    let acked = 0;
+    for (const id of ids) {
+      const row = this.s.sql.one<ItemRow>(
+        "SELECT * FROM items WHERE id = ? AND state IN ('inflight', 'queued') AND attempts > 0",
+        id,
+      );
+      if (!row) continue; // unknown, never sent, or already finished: no effect
+      finish(this.s, row, "acked", now);
+      acked++;
+      if (row.kind === "message") {
+        recordHop(this.s.sql, row.id, "acked", now);
+        this.s.meta.set("last_acked_id", row.id);
+        if (wantsNotice(row.notify, "delivered")) emitReceipt(this.s, row, "delivered", now);
+        log("info", {
+          event: "message_acked",
+          correlationId: row.correlation_id,
+          messageId: row.id,
+          agentId: this.s.agentId(),
+          hop: "acked",
+        });
+      }
+    }
+    if (acked > 0) {
+      this.s.meta.increment("count_acked", acked);
+      if (this.breaker.success() === "closed") log("info", { event: "breaker_closed", agentId: this.s.agentId() });
+      this.pump(now);
+    }
+    return acked;
+  }
+
+  /** Put items back without counting an attempt; repeated nacks open the breaker. */
+  nack(ids: readonly string[], retryAfterMs: number | undefined, reason: string, now: number): void {
+    const next = retryAfterMs ? now + retryAfterMs : 0;
+    let count = 0;
+    for (const id of ids) {
+      const changed = this.s.sql.run(
+        `UPDATE items SET state = 'queued', attempts = MAX(0, attempts - 1), next_attempt_at = ?, ack_deadline = NULL, connector_id = NULL
+         WHERE id = ? AND state = 'inflight'`,
+        next,
+        id,
+      );
+      if (changed > 0) {
+        count++;
+        recordHop(this.s.sql, id, "nacked", now, { reason });
+      }
+    }
+    if (count === 0) return;
+    this.s.meta.increment("count_nacked", count);
+    this.onFailure(now);
+    if (next) this.s.wakeAt(next);
+    this.pump(now);
+  }
+
+  /** What the agent did with a message: becomes its terminal receipt. */
+  processed(
+    id: string,
+    outcome: "processed" | "failed" | "dead_lettered",
+    reason: string | undefined,
+    now: number,
+  ): void {
+    const row = this.s.sql.one<ItemRow>("SELECT * FROM items WHERE id = ? AND kind = 'message'", id);
+    if (!row || row.attempts === 0 || row.terminal !== null) return;
+    if (!["acked", "inflight", "queued"].includes(row.state)) return;
+    terminate(this.s, row, outcome, now, reason);
+  }
+
+  /** Items sent to a socket that closed go back to the queue; that send does not count. */
+  requeueConnection(connectionId: string, now: number): number {
+    const rows = this.s.sql.all<{ id: string }>(
+      "SELECT id FROM items WHERE state = 'inflight' AND connector_id = ?",
+      connectionId,
+    );
+    for (const { id } of rows) {
+      this.s.sql.run(
+        "UPDATE items SET state = 'queued', attempts = MAX(0, attempts - 1), ack_deadline = NULL, connector_id = NULL, next_attempt_at = 0 WHERE id = ?",
+        id,
+      );
+      recordHop(this.s.sql, id, "requeued", now, { reason: "connection_closed" });
+    }
+    return rows.length;
+  }
+
+  /**
+   * In-flight items whose connection no longer exists (the object was reset and its sockets
+   * with it) go back to the queue now rather than at their ack deadline.
+   */
+  requeueOrphans(now: number): number {
+    const live = new Set(this.sockets.all().map((socket) => socket.data.connectionId));
+    const owners = this.s.sql.all<{ connector_id: string | null }>(
+      "SELECT DISTINCT connector_id FROM items WHERE state = 'inflight'",
+    );
+    let moved = 0;
+    for (const { connector_id } of owners) {
+      if (connector_id === null || !live.has(connector_id)) moved += this.requeueConnection(connector_id ?? "", now);
+    }
+    return moved;
+  }
+
+  /** Ack timeouts: redeliver after backoff, or dead-letter after the attempt budget. */
+  sweepAckTimeouts(now: number): void {
+    const rows = this.s.sql.all<ItemRow>(
+      "SELECT * FROM items WHERE state = 'inflight' AND ack_deadline <= ? ORDER BY ack_deadline LIMIT ?",
+      now,
+      SWEEP_BATCH,
+    );
+    if (rows.length === 0) return;
+    for (const row of rows) {
+      recordHop(this.s.sql, row.id, "ack_timeout", now, { attempt: row.attempts });
+      if (row.attempts >= this.s.config.RELAY_MAX_ATTEMPTS) {
+        terminate(this.s, row, "dead_lettered", now, "ack_timeout");
+        continue;
+      }
+      const next = now + redeliveryDelay(row.attempts, row.lane);
+      this.s.sql.run(
+        "UPDATE items SET state = 'queued', ack_deadline = NULL, connector_id = NULL, next_attempt_at = ? WHERE seq = ?",
+        next,
+        row.seq,
+      );
+      this.s.wakeAt(next);
+    }
+    this.s.meta.increment("count_ack_timeouts", rows.length);
+    this.onFailure(now);
+  }
+
+  private onFailure(now: number): void {
+    if (this.breaker.failure(now) === "open") {
+      log("warn", { event: "breaker_opened", agentId: this.s.agentId(), failures: this.breaker.failures });
+      const probeAt = this.breaker.probeAt();
+      if (probeAt !== null) this.s.wakeAt(probeAt);
+    }
+  }
+}

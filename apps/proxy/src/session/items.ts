@@ -1,0 +1,46 @@
+import { PRIORITIES, type Priority } from "@clawrelay/protocol";
+
+/** One row of `items`: a queued or finished message or receipt (finished rows keep no payload). */
+export interface ItemRow extends Record<string, string | number | null> {
+  seq: number;
+  id: string;
+  kind: "message" | "receipt";
+  lane: number;
+  sender: string;
+  sender_relay: string | null;
+  correlation_id: string;
+  content_type: string | null;
+  payload: string | null;
+  bytes: number;
+  notify: number;
+  state: ItemState;
+  enqueued_at: number;
+  expires_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  ack_deadline: number | null;
+  connector_id: string | null;
+  delayed_due: number | null;
+  finished_at: number | null;
+  terminal: string | null;
+}
+
+export type ItemState = "queued" | "inflight" | "acked" | "processed" | "failed" | "expired" | "shed" | "dead_lettered";
+export const LIVE_STATES: readonly ItemState[] = ["queued", "inflight"];
+
+export const NOTIFY_BITS = { delivered: 1, processed: 2, delayed: 4 } as const;
+export type NotifyName = keyof typeof NOTIFY_BITS;
+
+export function notifyMask(names: readonly NotifyName[] | undefined): number {
+  return (names ?? []).reduce((mask, name) => mask | NOTIFY_BITS[name], 0);
+}
+export function wantsNotice(mask: number, name: NotifyName): boolean {
+  return (mask & NOTIFY_BITS[name]) !== 0;
+}
+
+export function laneRank(priority: Priority): number {
+  return PRIORITIES.indexOf(priority);
+}
+export function laneName(rank: number): Priority {
+  return PRIORITIES[rank] ?? "low";
+}

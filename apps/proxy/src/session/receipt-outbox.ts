@@ -1,0 +1,80 @@
+import { PROTOCOL_LIMITS, type Receipt, receiptSchema } from "@clawrelay/protocol";
+import { log } from "../log.js";
+import type { SessionContext } from "./context.js";
+
+const FLUSH_BATCH = 32;
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 10 * 60_000;
+
+interface OutboxRow extends Record<string, string | number | null> {
+  receipt_id: string;
+  destination: string;
+  sender: string;
+  body: string;
+  attempts: number;
+  next_attempt_at: number;
+  give_up_at: number;
+}
+
+/** Hands one receipt to its destination; throws when it could not (the row stays and is retried). */
+export type ReceiptCourier = (destination: string, sender: string, receipt: Receipt) => Promise<void>;
+
+/**
+ * Deliver due receipts from the outbox. Local senders get it in their own relay session by RPC
+ * (idempotent by receiptId, so a retry after a lost answer cannot duplicate it); remote ones by
+ * the courier. Failures back off exponentially up to 24 h, then the receipt is dropped with a log.
+ */
+export async function flushReceiptOutbox(s: SessionContext, courier: ReceiptCourier, now: () => number): Promise<void> {
+  const due = s.sql.all<OutboxRow>(
+    "SELECT * FROM receipt_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+    now(),
+    FLUSH_BATCH,
+  );
+  await Promise.all(
+    due.map(async (row) => {
+      const receipt = receiptSchema.parse(JSON.parse(row.body));
+      try {
+        await courier(row.destination, row.sender, receipt);
+        s.sql.run("DELETE FROM receipt_outbox WHERE receipt_id = ?", row.receipt_id);
+      } catch (err) {
+        const at = now();
+        const attempts = row.attempts + 1;
+        if (at >= row.give_up_at) {
+          s.sql.run("DELETE FROM receipt_outbox WHERE receipt_id = ?", row.receipt_id);
+          log("error", {
+            event: "receipt_abandoned",
+            correlationId: receipt.correlationId,
+            messageId: receipt.messageId,
+            agentId: s.agentId(),
+            destination: row.destination,
+          });
+          return;
+        }
+        const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(attempts, 20));
+        const next = Math.min(row.give_up_at, at + backoff);
+        s.sql.run(
+          "UPDATE receipt_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE receipt_id = ?",
+          attempts,
+          next,
+          String(err instanceof Error ? err.message : err).slice(0, 200),
+          row.receipt_id,
+        );
+        s.wakeAt(next);
+        log("warn", {
+          event: "receipt_retry",
+          correlationId: receipt.correlationId,
+          messageId: receipt.messageId,
+          agentId: s.agentId(),
+          destination: row.destination,
+          attempts,
+        });
+      }
+    }),
+  );
+  const next = s.sql.one<{ at: number }>(
+    "SELECT next_attempt_at AS at FROM receipt_outbox ORDER BY next_attempt_at LIMIT 1",
+  );
+  if (next) s.wakeAt(next.at);
+}
+
+export const RECEIPT_ITEM_TTL_MS = PROTOCOL_LIMITS.receiptTtlSeconds * 1000;

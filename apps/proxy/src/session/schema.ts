@@ -1,0 +1,85 @@
+/**
+ * Versioned schema of one relay session (one agent). One row per item, never a blob for the
+ * queue; every query the session runs has an index, mostly partial ones on the live states so
+ * that cost per operation does not grow with the number of finished records.
+ *
+ * Lanes are stored as ranks (0 critical, 1 normal, 2 low) so "lane, then arrival" is one index.
+ */
+export const SESSION_MIGRATIONS = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+   CREATE TABLE nonces (
+     sender TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
+     PRIMARY KEY (sender, nonce)
+   ) WITHOUT ROWID;
+   CREATE INDEX nonces_expiry ON nonces (expires_at);
+
+   CREATE TABLE items (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     kind TEXT NOT NULL,
+     lane INTEGER NOT NULL,
+     sender TEXT NOT NULL,
+     sender_relay TEXT,
+     correlation_id TEXT NOT NULL,
+     content_type TEXT,
+     payload TEXT,
+     bytes INTEGER NOT NULL,
+     notify INTEGER NOT NULL DEFAULT 0,
+     state TEXT NOT NULL,
+     enqueued_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER NOT NULL DEFAULT 0,
+     ack_deadline INTEGER,
+     connector_id TEXT,
+     delayed_due INTEGER,
+     finished_at INTEGER,
+     terminal TEXT
+   );
+   CREATE INDEX items_ready ON items (lane, seq) WHERE state = 'queued';
+   CREATE INDEX items_pending ON items (seq) WHERE state IN ('queued', 'inflight');
+   CREATE INDEX items_expiry ON items (expires_at) WHERE state IN ('queued', 'inflight');
+   CREATE INDEX items_inflight ON items (ack_deadline) WHERE state = 'inflight';
+   CREATE INDEX items_backoff ON items (next_attempt_at) WHERE state = 'queued' AND next_attempt_at > 0;
+   CREATE INDEX items_delayed ON items (delayed_due) WHERE delayed_due IS NOT NULL;
+   CREATE INDEX items_finished ON items (finished_at) WHERE finished_at IS NOT NULL;
+   CREATE INDEX items_expired_at ON items (finished_at) WHERE state = 'expired';
+
+   CREATE TABLE lane_usage (lane INTEGER PRIMARY KEY, items INTEGER NOT NULL, bytes INTEGER NOT NULL);
+   INSERT INTO lane_usage VALUES (0, 0, 0), (1, 0, 0), (2, 0, 0);
+   CREATE TABLE receipt_usage (id INTEGER PRIMARY KEY CHECK (id = 0), items INTEGER NOT NULL, bytes INTEGER NOT NULL);
+   INSERT INTO receipt_usage VALUES (0, 0, 0);
+   CREATE TABLE sender_usage (sender TEXT PRIMARY KEY, items INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;
+
+   CREATE TABLE hops (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     item_id TEXT NOT NULL, at INTEGER NOT NULL, hop TEXT NOT NULL, detail TEXT
+   );
+   CREATE INDEX hops_item ON hops (item_id, id);
+
+   CREATE TABLE receipts_sent (
+     receipt_id TEXT PRIMARY KEY, item_id TEXT NOT NULL, status TEXT NOT NULL, at INTEGER NOT NULL, reason TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX receipts_sent_item ON receipts_sent (item_id);
+
+   CREATE TABLE receipt_outbox (
+     receipt_id TEXT PRIMARY KEY,
+     destination TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     body TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER NOT NULL,
+     give_up_at INTEGER NOT NULL,
+     last_error TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX receipt_outbox_due ON receipt_outbox (next_attempt_at);
+
+   CREATE TABLE idempotency (
+     sender TEXT NOT NULL, key TEXT NOT NULL, digest TEXT NOT NULL, answer TEXT NOT NULL, expires_at INTEGER NOT NULL,
+     PRIMARY KEY (sender, key)
+   ) WITHOUT ROWID;
+   CREATE INDEX idempotency_expiry ON idempotency (expires_at);
+
+   CREATE TABLE rate_buckets (sender TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;`,
+] as const;

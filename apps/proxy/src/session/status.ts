@@ -1,0 +1,84 @@
+import { PRIORITIES } from "@clawrelay/protocol";
+import type { Meta } from "./meta.js";
+import type { Sql } from "./sql.js";
+
+export interface LaneStatus {
+  items: number;
+  bytes: number;
+  oldestQueuedAt: number | null;
+}
+export interface ConnectionStatus {
+  connectorId: string;
+  role: "active" | "standby" | "pending";
+  connectedAt: number;
+  lastPingAt: number | null;
+}
+export interface SessionStatus {
+  agentId: string;
+  known: boolean;
+  connections: ConnectionStatus[];
+  queue: {
+    items: number;
+    bytes: number;
+    inFlight: number;
+    oldestQueuedAt: number | null;
+    lanes: Record<(typeof PRIORITIES)[number], LaneStatus>;
+    receipts: { items: number; bytes: number };
+  };
+  breaker: { state: "closed" | "open" | "half_open"; consecutiveFailures: number; openedAt: number | null };
+  counters: Record<string, number>;
+}
+
+export interface StatusSources {
+  sql: Sql;
+  meta: Meta;
+  agentId: string;
+  known: boolean;
+  sockets: ConnectionStatus[];
+  breaker?: SessionStatus["breaker"];
+  counters?: Record<string, number>;
+}
+
+/** The real, current state of a session, from counters and indexed lookups only (no scans). */
+export function readStatus(src: StatusSources, _now: number): SessionStatus {
+  const usage = src.sql.all<{ lane: number; items: number; bytes: number }>(
+    "SELECT lane, items, bytes FROM lane_usage ORDER BY lane",
+  );
+  const receipts = src.sql.one<{ items: number; bytes: number }>(
+    "SELECT items, bytes FROM receipt_usage WHERE id = 0",
+  ) ?? {
+    items: 0,
+    bytes: 0,
+  };
+  const lanes = {} as SessionStatus["queue"]["lanes"];
+  let items = receipts.items;
+  let bytes = receipts.bytes;
+  PRIORITIES.forEach((name, rank) => {
+    const row = usage.find((u) => u.lane === rank) ?? { items: 0, bytes: 0 };
+    const oldest = src.sql.one<{ enqueued_at: number }>(
+      "SELECT enqueued_at FROM items WHERE state = 'queued' AND lane = ? ORDER BY seq LIMIT 1",
+      rank,
+    );
+    lanes[name] = { items: row.items, bytes: row.bytes, oldestQueuedAt: oldest?.enqueued_at ?? null };
+    items += row.items;
+    bytes += row.bytes;
+  });
+  const oldest = src.sql.one<{ enqueued_at: number }>(
+    "SELECT enqueued_at FROM items WHERE state IN ('queued', 'inflight') ORDER BY seq LIMIT 1",
+  );
+  return {
+    agentId: src.agentId,
+    known: src.known,
+    connections: src.sockets,
+    queue: {
+      items,
+      bytes,
+      inFlight: src.sql.scalar("SELECT COUNT(*) FROM items WHERE state = 'inflight'"),
+      oldestQueuedAt: oldest?.enqueued_at ?? null,
+      lanes,
+      receipts,
+    },
+    breaker: src.breaker ?? { state: "closed", consecutiveFailures: 0, openedAt: null },
+    counters: src.counters ?? {},
+  };
+}

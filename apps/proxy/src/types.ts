@@ -1,0 +1,31 @@
+import type { RelayConfig } from "./config.js";
+
+/** What the Worker learnt about the caller of a signed request, passed to the relay session by RPC. */
+export interface SignedCaller {
+  kind: "agent";
+  agentId: string;
+  /** The token's `relay` claim: the caller's home relay origin. */
+  relay: string;
+  jti: string;
+  nonce: string;
+  correlationId: string;
+}
+export interface AdminCaller {
+  kind: "admin";
+  correlationId: string;
+}
+export type Caller = SignedCaller | AdminCaller;
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    correlationId: string;
+    /** Unix ms when the Worker received the request (first hop of a message's trace). */
+    receivedAt: number;
+    config: RelayConfig;
+    /** Set by the signed-request middleware. */
+    caller: SignedCaller;
+    /** Exact request body bytes (already read under the cap), when the request had one. */
+    body: Uint8Array | null;
+  };
+};

@@ -1,0 +1,203 @@
+import { describe, expect, it } from "vitest";
+import { knownAgent, messageRecord, sendOk, statusOf } from "./support/session.js";
+import { advanceClock, connect, fireAlarm } from "./support/socket.js";
+
+const ACK_TIMEOUT = 30_000;
+
+describe("delivery", () => {
+  it("pushes messages to the connector, which acks them; acked items leave the queue", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const { socket } = await connect(bob);
+    const sent = await sendOk(
+      alice,
+      bob,
+      { payload: { text: "hi" }, contentType: "application/json" },
+      { correlationId: "corr-deliver-001" },
+    );
+    const [item] = await socket.items(1);
+    expect(item).toMatchObject({
+      kind: "message",
+      id: sent.messageId,
+      correlationId: "corr-deliver-001",
+      from: alice.id,
+      priority: "normal",
+      payload: { text: "hi" },
+      attempt: 1,
+    });
+    socket.ack([sent.messageId]);
+    await expect.poll(async () => (await statusOf(bob)).queue.items).toBe(0);
+    const record = await messageRecord(alice, bob, sent.messageId);
+    expect(record.json.state).toBe("acked");
+    expect(record.json.trace.map((h) => h.hop)).toEqual(["received", "enqueued", "sent", "acked"]);
+    socket.close();
+  });
+
+  it("batches at most 64 items a frame", async () => {
+    const bob = await knownAgent("bob");
+    const senders = await Promise.all([1, 2, 3].map(() => knownAgent("s")));
+    for (let i = 0; i < 90; i++) await sendOk(senders[i % 3]!, bob, { payload: i });
+    const { socket } = await connect(bob);
+    const first = await socket.next("deliver");
+    expect(first.items).toHaveLength(64);
+    const second = await socket.next("deliver");
+    expect(second.items).toHaveLength(26);
+    socket.close();
+  });
+
+  it("redelivers after the ack timeout with the attempt counted", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const { socket } = await connect(bob);
+    const sent = await sendOk(alice, bob, { payload: 1, priority: "critical" });
+    expect((await socket.messages(1))[0]?.attempt).toBe(1);
+    await advanceClock(bob.id, ACK_TIMEOUT + 1);
+    await fireAlarm(bob.id);
+    const [again] = await socket.messages(1);
+    expect(again).toMatchObject({ id: sent.messageId, attempt: 2 });
+    socket.ack([sent.messageId]);
+    socket.close();
+  });
+
+  it("after the attempt budget the message is dead-lettered with a receipt to the sender", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const { socket } = await connect(bob);
+    const sent = await sendOk(alice, bob, { payload: 1, priority: "critical" }, { correlationId: "corr-dead-000001" });
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      expect((await socket.messages(1))[0]?.attempt).toBe(attempt);
+      await advanceClock(bob.id, ACK_TIMEOUT + 1);
+      await socket.ping(); // a live socket: only its acks are missing
+      await fireAlarm(bob.id);
+      // Consecutive timeouts open the delivery breaker; the next send is its half-open probe.
+      if (attempt < 10 && (await statusOf(bob)).breaker.state === "open") {
+        await advanceClock(bob.id, 30_001);
+        await socket.ping();
+        await fireAlarm(bob.id);
+      }
+    }
+    const record = await messageRecord(alice, bob, sent.messageId);
+    expect(record.json.state).toBe("dead_lettered");
+    expect(record.json.receipts.map((r) => r.status)).toEqual(["dead_lettered"]);
+    const { socket: aliceSocket } = await connect(alice);
+    const [receipt] = await aliceSocket.items(1);
+    expect(receipt).toMatchObject({
+      kind: "receipt",
+      receipt: { status: "dead_lettered", correlationId: "corr-dead-000001", attempts: 10 },
+    });
+    socket.close();
+    aliceSocket.close();
+  });
+
+  it("a nack puts items back without counting an attempt", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const { socket } = await connect(bob);
+    const sent = await sendOk(alice, bob, { payload: 1 });
+    expect((await socket.messages(1))[0]?.attempt).toBe(1);
+    socket.send({ type: "nack", ids: [sent.messageId], reason: "inbox_full", retryAfterMs: 5000 });
+    await expect.poll(async () => (await messageRecord(alice, bob, sent.messageId)).json.state).toBe("queued");
+    await advanceClock(bob.id, 5001);
+    await fireAlarm(bob.id);
+    const [again] = await socket.messages(1);
+    expect(again?.attempt).toBe(1);
+    socket.close();
+  });
+
+  it("acks for unknown or never-sent ids have no effect", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const queued = await sendOk(alice, bob, { payload: 1 });
+    const { socket: standbyless } = await connect(bob);
+    await standbyless.items(1);
+    standbyless.ack(["01JZZZZZZZZZZZZZZZZZZZZZZZ", "not-a-real-id"]);
+    standbyless.send({ type: "processed", id: "01JZZZZZZZZZZZZZZZZZZZZZZZ", outcome: "processed" });
+    await expect.poll(async () => (await statusOf(bob)).queue.inFlight).toBe(1);
+    expect((await messageRecord(alice, bob, queued.messageId)).json.state).toBe("inflight");
+    standbyless.close();
+  });
+
+  it("breaker: 5 nacks open it, nothing is sent while open, a half-open probe after 30 s closes it", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const { socket } = await connect(bob);
+    const sent = await sendOk(alice, bob, { payload: 1 });
+    for (let i = 0; i < 5; i++) {
+      const [item] = await socket.items(1);
+      expect(item?.id).toBe(sent.messageId);
+      socket.send({ type: "nack", ids: [sent.messageId], reason: "inbox_full" });
+    }
+    await expect.poll(async () => (await statusOf(bob)).breaker.state).toBe("open");
+    // While open, a new message is queued but not sent.
+    await sendOk(alice, bob, { payload: 2 });
+    await fireAlarm(bob.id);
+    expect(socket.frames.filter((f) => f.type === "deliver")).toHaveLength(0);
+    await advanceClock(bob.id, 30_001);
+    expect((await statusOf(bob)).breaker.state).toBe("half_open");
+    await fireAlarm(bob.id);
+    const probe = await socket.next("deliver");
+    // One batch probes; nothing else goes out until it is answered.
+    socket.ack(probe.items.map((i) => i.id));
+    await expect.poll(async () => (await statusOf(bob)).breaker.state).toBe("closed");
+    await expect.poll(async () => (await statusOf(bob)).queue.items).toBe(0);
+    socket.close();
+  });
+});
+
+describe("processed and receipts", () => {
+  it("processed frames become receipts; notify asks for delivered and processed; one terminal only", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const { socket } = await connect(bob);
+    const sent = await sendOk(
+      alice,
+      bob,
+      { payload: 1, notify: ["delivered", "processed"] },
+      { correlationId: "corr-notify-0001" },
+    );
+    await socket.items(1);
+    socket.ack([sent.messageId]);
+    socket.send({ type: "processed", id: sent.messageId, outcome: "processed" });
+    socket.send({ type: "processed", id: sent.messageId, outcome: "failed", reason: "late duplicate" });
+    await expect.poll(async () => (await messageRecord(alice, bob, sent.messageId)).json.state).toBe("processed");
+    const record = await messageRecord(bob, bob, sent.messageId);
+    expect(record.json.receipts.map((r) => r.status)).toEqual(["delivered", "processed"]);
+    const { socket: aliceSocket } = await connect(alice);
+    const receipts = await aliceSocket.items(2);
+    expect(receipts.map((r) => (r.kind === "receipt" ? [r.receipt.status, r.receipt.correlationId] : null))).toEqual([
+      ["delivered", "corr-notify-0001"],
+      ["processed", "corr-notify-0001"],
+    ]);
+    socket.close();
+    aliceSocket.close();
+  });
+
+  it("a failed outcome is always sent; processed without notify is recorded but not sent", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const { socket } = await connect(bob);
+    const quiet = await sendOk(alice, bob, { payload: "quiet" });
+    const failing = await sendOk(alice, bob, { payload: "fails" });
+    await socket.items(2);
+    socket.ack([quiet.messageId, failing.messageId]);
+    socket.send({ type: "processed", id: quiet.messageId, outcome: "processed" });
+    socket.send({ type: "processed", id: failing.messageId, outcome: "failed", reason: "hook said 400" });
+    await expect.poll(async () => (await messageRecord(alice, bob, failing.messageId)).json.state).toBe("failed");
+    expect((await messageRecord(alice, bob, quiet.messageId)).json.receipts.map((r) => r.status)).toEqual([
+      "processed",
+    ]);
+    const { socket: aliceSocket } = await connect(alice);
+    const [only] = await aliceSocket.items(1);
+    expect(only).toMatchObject({
+      kind: "receipt",
+      receipt: { status: "failed", messageId: failing.messageId, reason: "hook said 400" },
+    });
+    await fireAlarm(alice.id);
+    expect(aliceSocket.frames.filter((f) => f.type === "deliver")).toHaveLength(0);
+    socket.close();
+    aliceSocket.close();
+  });
+
+  it("a delayed notice goes once when an item is still queued after RELAY_DELAYED_NOTICE_SECONDS", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const sent = await sendOk(alice, bob, { payload: 1, notify: ["delayed"] });
+    await advanceClock(bob.id, 900_001);
+    await fireAlarm(bob.id);
+    await fireAlarm(bob.id);
+    const record = await messageRecord(alice, bob, sent.messageId);
+    expect(record.json.receipts.map((r) => r.status)).toEqual(["delayed"]);
+    expect(record.json.state).toBe("queued");
+  });
+});
