@@ -8,6 +8,18 @@ import { agentRoutes } from "./routes/agents.js";
 import type { AppEnv } from "./types.js";
 import { VERSION } from "./version.js";
 
+/** Every route and its methods (PROTOCOL.md §4), for 405 answers. */
+const ROUTE_METHODS: [string, string[]][] = [
+  ["/healthz", ["GET"]],
+  ["/v1/agents/:to/messages", ["POST"]],
+  ["/v1/agents/:to/messages/:messageId", ["GET"]],
+  ["/v1/agents/:id/connect", ["GET"]],
+  ["/v1/agents/:id/status", ["GET"]],
+  ["/v1/agents/:id/policy", ["PUT"]],
+  ["/v1/admin/revocations", ["POST"]],
+  ["/v1/admin/agents/:id", ["PUT"]],
+];
+
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(correlationId());
@@ -19,6 +31,14 @@ export function createApp(): Hono<AppEnv> {
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
   app.route("/v1/agents", agentRoutes());
   app.route("/v1", adminRoutes());
+
+  // A known path with another method: 405 with Allow, in the JSON error shape.
+  for (const [path, allowed] of ROUTE_METHODS) {
+    app.all(path, (c) => {
+      c.header("allow", allowed.join(", "));
+      throw new RelayError("method_not_allowed", `use ${allowed.join(" or ")} on this path`);
+    });
+  }
 
   app.notFound((c) => errorResponse(new RelayError("not_found", "no such route"), c.get("correlationId") ?? "unknown"));
   app.onError(onError);

@@ -15,8 +15,10 @@ export function errorBody(
 }
 
 /** The JSON error shape of PROTOCOL.md §4, with `Retry-After` on 429/503/507. */
-export function errorResponse(error: RelayError, correlationId: string): Response {
+export function errorResponse(error: RelayError, correlationId: string, extraHeaders?: Headers): Response {
   const headers = new Headers({ "content-type": "application/json", "x-claw-correlation-id": correlationId });
+  const allow = extraHeaders?.get("allow");
+  if (allow) headers.set("allow", allow);
   let retryAfter = error.retryAfterSeconds;
   if (RETRY_AFTER_STATUSES.has(error.status)) {
     retryAfter = Math.max(1, Math.ceil(retryAfter ?? 1));
@@ -31,7 +33,7 @@ export function errorResponse(error: RelayError, correlationId: string): Respons
 /** One place turns anything thrown into the error shape; unknown errors become a bare 500, never a stack. */
 export function onError(err: Error, c: Context<AppEnv>): Response {
   const correlationId = c.get("correlationId") ?? "unknown";
-  if (err instanceof RelayError) return errorResponse(err, correlationId);
+  if (err instanceof RelayError) return errorResponse(err, correlationId, c.res.headers);
   log("error", { event: "unhandled_error", correlationId, error: err.name });
   return errorResponse(new RelayError("internal", "internal error"), correlationId);
 }

@@ -7,6 +7,8 @@ export interface SignedCaller {
   /** The token's `relay` claim: the caller's home relay origin. */
   relay: string;
   jti: string;
+  /** The identity token's `exp` (unix seconds): a connection outliving it is closed with 4003. */
+  tokenExpiresAt: number;
   nonce: string;
   correlationId: string;
 }

@@ -384,3 +384,42 @@ describe("revocation", () => {
     expect(await errorCode(res)).toBe("invalid_request");
   });
 });
+
+describe("routes", () => {
+  it("GET /healthz answers ok with the version", async () => {
+    const res = await exports.default.fetch(`${ORIGIN}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "ok", version: expect.any(String) });
+  });
+
+  it("unknown routes get a JSON 404, known paths with another method a JSON 405 with Allow", async () => {
+    const missing = await exports.default.fetch(`${ORIGIN}/v1/nothing`);
+    expect(missing.status).toBe(404);
+    expect(await errorCode(missing)).toBe("not_found");
+    const wrong = await exports.default.fetch(`${ORIGIN}/v1/agents/${alice.id}/status`, { method: "DELETE" });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("GET");
+    expect(await errorCode(wrong)).toBe("method_not_allowed");
+  });
+
+  it("admin routes refuse missing and wrong bearer tokens", async () => {
+    const none = await exports.default.fetch(`${ORIGIN}/v1/admin/revocations`, { method: "POST" });
+    expect(none.status).toBe(401);
+    expect(await errorCode(none)).toBe("missing_credentials");
+    const wrong = await exports.default.fetch(`${ORIGIN}/v1/admin/revocations`, {
+      method: "POST",
+      headers: { authorization: "Bearer test-admin-token-0123456789abcdeX" },
+    });
+    expect(wrong.status).toBe(401);
+    expect(await errorCode(wrong)).toBe("invalid_token");
+  });
+
+  it("status is for the agent itself or an admin", async () => {
+    const res = await signedCall(alice, "GET", `/v1/agents/${bob.id}/status`);
+    expect(res.status).toBe(403);
+    expect(await errorCode(res)).toBe("not_owner");
+    const admin = await adminCall("GET", `/v1/agents/${bob.id}/status`);
+    expect(admin.status).toBe(200);
+    expect(await admin.json()).toMatchObject({ agentId: bob.id, known: true, connections: [], queue: { inFlight: 0 } });
+  });
+});

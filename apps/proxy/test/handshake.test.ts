@@ -1,6 +1,7 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { knownAgent, messageRecord, sendOk, statusOf } from "./support/session.js";
+import { adminCall, makeAgent } from "./support/agents.js";
+import { knownAgent, messageRecord, sendOk, statusOf, uniqueId } from "./support/session.js";
 import { advanceClock, connect, fireAlarm, openSocket } from "./support/socket.js";
 
 describe("reconnect handshake", () => {
@@ -165,5 +166,22 @@ describe("durability", () => {
     await expect.poll(async () => (await statusOf(bob)).queue.items).toBe(0);
     for (const id of ids) expect((await messageRecord(alice, bob, id)).json.state).toBe("acked");
     after.close();
+  });
+});
+
+describe("credentials on open connections", () => {
+  it("a connection whose token expires is closed with 4003", async () => {
+    const bob = await makeAgent(uniqueId("bob"), { lifetimeSeconds: 120 });
+    const { socket } = await connect(bob);
+    await advanceClock(bob.id, 121_000);
+    await fireAlarm(bob.id);
+    expect(await socket.closed()).toBe(4003);
+  });
+
+  it("revoking an agent closes its connections with 4003 at once", async () => {
+    const bob = await knownAgent("bob");
+    const { socket } = await connect(bob);
+    expect((await adminCall("POST", "/v1/admin/revocations", { agentId: bob.id })).status).toBe(201);
+    expect(await socket.closed()).toBe(4003);
   });
 });

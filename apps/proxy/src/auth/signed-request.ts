@@ -141,6 +141,7 @@ export function signedRequest(options: SignedRequestOptions = {}): MiddlewareHan
       agentId: claims.sub,
       relay: claims.relay,
       jti: claims.jti,
+      tokenExpiresAt: claims.exp,
       nonce: signed.nonce,
       correlationId: c.get("correlationId"),
     });

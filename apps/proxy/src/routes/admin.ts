@@ -19,6 +19,9 @@ export function adminRoutes(): Hono<AppEnv> {
     const directory = c.env.DIRECTORY.get(c.env.DIRECTORY.idFromName("global"));
     const revocation = await directory.revoke(parsed.data);
     forgetRevocationSnapshot();
+    // Open connections of a revoked agent are closed now (4003); a revoked jti's connection is
+    // closed by its session's next credential check, within the 60 s bound.
+    if ("agentId" in parsed.data) await sessionFor(c.env, parsed.data.agentId).disconnectRevoked(parsed.data.agentId);
     return c.json(revocation, 201);
   });
 

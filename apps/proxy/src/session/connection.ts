@@ -1,4 +1,5 @@
-import { connectorFrameSchema, PROTOCOL_LIMITS, parseFrame } from "@clawrelay/protocol";
+import { connectorFrameSchema, PROTOCOL_LIMITS, parseFrame, RelayError } from "@clawrelay/protocol";
+import { assertNotRevoked, type RevocationSource } from "../auth/revocations.js";
 import { log } from "../log.js";
 import type { DeliveryBreaker } from "./breaker.js";
 import type { SessionContext } from "./context.js";
@@ -9,6 +10,7 @@ import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets
 export const CLOSE_POLICY = 1008;
 export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_INTERNAL = 1011;
+export const CLOSE_CREDENTIALS = 4003;
 
 /**
  * Everything a connector socket says, after the Worker let it in. Never throws: an invalid frame
@@ -101,10 +103,48 @@ export class ConnectionHandler {
     }
   }
 
-  /** When a socket must next be checked: its handshake deadline, or when it would turn stale. */
+  /** When a socket must next be checked: its handshake deadline, when it would turn stale, or its token's expiry. */
   private deadline(socket: LiveSocket): number {
-    if (socket.data.role === "pending") return socket.data.connectedAt + PROTOCOL_LIMITS.reconnectFrameTimeoutMs;
-    return this.sockets.lastSeen(socket) + this.s.config.RELAY_STALE_AFTER_MS;
+    const expiry = socket.data.tokenExpiresAt * 1000;
+    if (socket.data.role === "pending") return Math.min(expiry, socket.data.connectedAt + PROTOCOL_LIMITS.reconnectFrameTimeoutMs);
+    return Math.min(expiry, this.sockets.lastSeen(socket) + this.s.config.RELAY_STALE_AFTER_MS);
+  }
+
+  /**
+   * Close with 4003 every connection whose token expired or was revoked (the connector then stops
+   * instead of reconnecting with the same credentials). Revocations come from the per-isolate
+   * snapshot, so this costs no global call per alarm. Returns how many were closed.
+   */
+  async closeRevoked(source: RevocationSource, now: number): Promise<number> {
+    let closed = 0;
+    for (const socket of this.sockets.all()) {
+      let reason: string | null = now >= socket.data.tokenExpiresAt * 1000 ? "credentials expired" : null;
+      if (!reason) {
+        try {
+          await assertNotRevoked(source, socket.data.jti, this.s.agentId(), now);
+        } catch (err) {
+          if (err instanceof RelayError && err.code === "revoked") reason = "credentials revoked";
+        }
+      }
+      if (reason) {
+        this.closeForCredentials(socket, reason, now);
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  /** The agent itself was revoked: every connection goes, now. */
+  closeAllForCredentials(reason: string, now: number): number {
+    const sockets = this.sockets.all();
+    for (const socket of sockets) this.closeForCredentials(socket, reason, now);
+    return sockets.length;
+  }
+
+  private closeForCredentials(socket: LiveSocket, reason: string, now: number): void {
+    log("warn", { event: "socket_credentials_rejected", agentId: this.s.agentId(), connectorId: socket.data.connectorId, reason });
+    closeSocket(socket.ws, CLOSE_CREDENTIALS, reason);
+    this.closed(socket.ws, now);
   }
 
   sweepDeadline(): number | null {
@@ -120,6 +160,7 @@ export class ConnectionHandler {
   sweep(now: number): void {
     for (const socket of this.sockets.all()) {
       if (now < this.deadline(socket)) continue;
+      if (now >= socket.data.tokenExpiresAt * 1000) continue; // closeRevoked answers this with 4003
       if (socket.data.role === "pending") {
         sendFrame(socket.ws, { type: "error", code: "handshake_timeout", message: "no reconnect frame within 10 s" });
         closeSocket(socket.ws, CLOSE_POLICY, "no reconnect frame within 10 s");

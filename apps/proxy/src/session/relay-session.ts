@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Outcome, type PolicyBody, type Receipt, RelayError, type SendAnswer } from "@clawrelay/protocol";
 import { ulid } from "ulid";
+import { directoryRevocations } from "../auth/signed-request.js";
 import { type RelayConfig, relayConfig } from "../config.js";
 import { log } from "../log.js";
 import type { Caller, SignedCaller } from "../types.js";
@@ -126,6 +127,14 @@ export class RelaySession extends DurableObject<Env> {
     });
   }
 
+  /** After an admin revoked this agent: close its connections at once with 4003. */
+  async disconnectRevoked(agentId: string): Promise<Outcome<{ closed: number }>> {
+    this.admission.bind(agentId);
+    const closed = this.connections.closeAllForCredentials("credentials revoked", this.clock());
+    this.reschedule(this.clock());
+    return { ok: true, value: { closed } };
+  }
+
   // ---- WebSocket (the one fetch: the upgrade the Worker already authenticated) ----
 
   override async fetch(request: Request): Promise<Response> {
@@ -154,6 +163,8 @@ export class RelaySession extends DurableObject<Env> {
     const attachment: SocketAttachment = {
       connectionId: ulid(now),
       connectorId,
+      jti: caller.jti,
+      tokenExpiresAt: caller.tokenExpiresAt,
       role: "pending",
       connectedAt: now,
       roleSince: now,
@@ -188,6 +199,7 @@ export class RelaySession extends DurableObject<Env> {
     this.scheduledAlarm = null;
     const now = this.clock();
     this.safely("alarm", () => runAlarm(this.session, this.delivery, this.connections, now));
+    await this.connections.closeRevoked(directoryRevocations(this.env), now);
     await this.flushReceipts();
     this.reschedule(this.clock());
   }

@@ -7,6 +7,9 @@ export type SocketRole = "pending" | "active" | "standby";
 export interface SocketAttachment {
   connectionId: string;
   connectorId: string;
+  /** The identity the connection was opened with; checked again while it stays open. */
+  jti: string;
+  tokenExpiresAt: number;
   role: SocketRole;
   connectedAt: number;
   roleSince: number;
