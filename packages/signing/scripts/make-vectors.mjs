@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// Writes test-vectors/signing-extra-v1.json: edge cases of PROTOCOL.md §2–3 beyond the shared
+// vectors. Deterministic (keys derived from fixed seeds, fixed timestamps and nonces) and built
+// with node:crypto alone, not with src/, so the package's tests check it against an independent
+// implementation. `node scripts/make-vectors.mjs --check` fails when the committed file is stale.
+import { createHash, createPrivateKey, createPublicKey, sign } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const OUTPUT = fileURLToPath(new URL("../test-vectors/signing-extra-v1.json", import.meta.url));
+const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+
+const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
+const sha256 = (data) => createHash("sha256").update(data).digest();
+
+function keyFromSeed(label, kid) {
+  const seed = sha256(`clawrelay signing-extra-v1 ${label}`);
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
+    format: "der",
+    type: "pkcs8",
+  });
+  const { x, d } = privateKey.export({ format: "jwk" });
+  const publicJwk = { kty: "OKP", crv: "Ed25519", x, ...(kid ? { kid } : {}) };
+  return { privateKey, publicJwk, privateJwk: { ...publicJwk, d } };
+}
+
+function compactJws(header, claims, privateKey) {
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  return `${input}.${b64url(sign(null, Buffer.from(input), privateKey))}`;
+}
+
+const registry = { iss: "extra-registry", ...keyFromSeed("registry", "extra-registry-1") };
+const agent = { id: "carol.agent", ...keyFromSeed("agent carol") };
+createPublicKey(agent.privateKey); // fails loudly if the seed did not make a usable key
+
+const header = { alg: "EdDSA", typ: "agent+jwt", kid: registry.publicJwk.kid };
+const claims = {
+  iss: registry.iss,
+  sub: agent.id,
+  aud: "clawrelay",
+  iat: 1767312000,
+  exp: 1767312000 + 30 * 86400,
+  jti: "01JH2Q3R4S5T6V7W8X9Y0Z1A2B",
+  cnf: { jwk: { kty: "OKP", crv: "Ed25519", x: agent.publicJwk.x } },
+  relay: "https://relay.example.com:8443",
+};
+const token = compactJws(header, claims, registry.privateKey);
+const tokenHash = b64url(sha256(token));
+
+const requests = [
+  {
+    name: "empty query on the wire: a lone '?' is part of the request target and is signed as sent",
+    method: "GET",
+    host: "relay.example.com",
+    path: "/v1/agents/carol.agent/status?",
+    body: null,
+  },
+  {
+    name: "non-default port kept in the host line",
+    method: "POST",
+    host: "relay.example.com:8443",
+    path: "/v1/agents/dave.agent/messages",
+    body: '{"payload":{"n":1}}',
+    correlationId: "corr-port-0001",
+  },
+  {
+    name: "multi-byte UTF-8 payload: the digest is over the UTF-8 bytes",
+    method: "POST",
+    host: "relay.example.com",
+    path: "/v1/agents/dave.agent/messages",
+    body: '{"payload":{"text":"héllo wörld — 日本語 👋🏽"},"priority":"low"}',
+    idempotencyKey: "idem:unicode.0001",
+  },
+  {
+    name: "upper-case Host header is lowered; lower-case method is upper-cased",
+    method: "put",
+    host: "Relay.Example.COM",
+    path: "/v1/agents/carol.agent/policy",
+    body: '{"defaults":{"allow":true}}',
+  },
+  {
+    name: "empty-string body still carries the digest of zero bytes",
+    method: "POST",
+    host: "relay.example.com",
+    path: "/v1/agents/dave.agent/messages",
+    body: "",
+    correlationId: "corr-empty-body-01",
+    idempotencyKey: "idem-empty-body-01",
+  },
+  {
+    name: "percent-encoding and parameter order in the query are signed exactly as sent",
+    method: "GET",
+    host: "127.0.0.1:8787",
+    path: "/v1/agents/carol.agent/messages/01JH2Q3R4S5T6V7W8X9Y0Z1A2C?z=1&a=%7Eb%20c&a=2",
+    body: null,
+  },
+].map((request, index) => {
+  const timestamp = String(claims.iat + 3600 + index * 60);
+  const nonce = b64url(sha256(`nonce ${index}`).subarray(0, 18));
+  const contentDigest =
+    request.body === null ? "" : `sha-256=:${sha256(Buffer.from(request.body, "utf8")).toString("base64")}:`;
+  const correlationId = request.correlationId ?? "";
+  const idempotencyKey = request.idempotencyKey ?? "";
+  const canonical = [
+    "CLAW-SIG-V1",
+    request.method.toUpperCase(),
+    request.host.toLowerCase(),
+    request.path,
+    timestamp,
+    nonce,
+    contentDigest,
+    tokenHash,
+    correlationId,
+    idempotencyKey,
+  ].join("\n");
+  const signature = b64url(sign(null, Buffer.from(canonical, "utf8"), agent.privateKey));
+  const { name, method, host, path, body } = request;
+  return {
+    name,
+    method,
+    host,
+    path,
+    timestamp,
+    nonce,
+    body,
+    correlationId,
+    idempotencyKey,
+    contentDigest,
+    canonical,
+    signature,
+  };
+});
+
+const vectors = {
+  description:
+    "clawrelay signing v1 extra test vectors (PROTOCOL.md §2-3), generated by packages/signing/scripts/make-vectors.mjs with node:crypto. Same shape as ../shared/test-vectors/signing-v1.json. The canonical path line is the request target exactly as it went on the wire: a lone '?' stays (signRequest refuses such URLs, because Node's fetch drops the '?' from the request line while workerd's fetch sends it).",
+  registry: { iss: registry.iss, publicJwk: registry.publicJwk, privateJwk: registry.privateJwk },
+  agent: { id: agent.id, publicJwk: agent.publicJwk, privateJwk: agent.privateJwk },
+  identityToken: { header, claims, token, tokenHash },
+  requests,
+};
+const text = `${JSON.stringify(vectors, null, 2)}\n`;
+
+if (process.argv.includes("--check")) {
+  if (readFileSync(OUTPUT, "utf8") !== text) {
+    console.error(`${OUTPUT} is stale: run node scripts/make-vectors.mjs`);
+    process.exit(1);
+  }
+  console.log("vectors up to date");
+} else {
+  writeFileSync(OUTPUT, text);
+  console.log(`wrote ${OUTPUT}`);
+}
