@@ -15,6 +15,10 @@ const testBindings = {
   ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
   REGISTRY_JWKS: testRegistryJwks,
   RELAY_SIGNING_JWK: JSON.stringify(testKeys.relay.privateJwk),
+  // A stand-in remote relay on the discard port: trusted, and refusing connections.
+  TRUSTED_RELAYS: JSON.stringify([
+    { origin: testKeys.remoteRelay.origin, jwks: { keys: [testKeys.remoteRelay.publicJwk] } },
+  ]),
 };
 
 export default defineConfig({

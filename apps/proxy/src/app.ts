@@ -5,6 +5,7 @@ import { errorResponse, onError } from "./errors.js";
 import { correlationId } from "./middleware/correlation.js";
 import { adminRoutes } from "./routes/admin.js";
 import { agentRoutes } from "./routes/agents.js";
+import { receiptRoutes } from "./routes/receipts.js";
 import type { AppEnv } from "./types.js";
 import { VERSION } from "./version.js";
 
@@ -18,6 +19,8 @@ const ROUTE_METHODS: [string, string[]][] = [
   ["/v1/agents/:id/policy", ["PUT"]],
   ["/v1/admin/revocations", ["POST"]],
   ["/v1/admin/agents/:id", ["PUT"]],
+  ["/v1/receipts", ["POST"]],
+  ["/.well-known/clawrelay/jwks.json", ["GET"]],
 ];
 
 export function createApp(): Hono<AppEnv> {
@@ -31,6 +34,7 @@ export function createApp(): Hono<AppEnv> {
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
   app.route("/v1/agents", agentRoutes());
   app.route("/v1", adminRoutes());
+  app.route("/", receiptRoutes());
 
   // A known path with another method: 405 with Allow, in the JSON error shape.
   for (const [path, allowed] of ROUTE_METHODS) {

@@ -33,6 +33,8 @@ const configSchema = z.object({
   RELAY_ORIGIN: z.url().transform((u) => new URL(u).origin),
   REGISTRY_JWKS: jsonString(z.record(z.string(), jwksSchema)).default({}),
   TRUSTED_RELAYS: jsonString(z.array(trustedRelaySchema)).default([]),
+  /** Public keys of retired receipt-signing keys, still published (JWKS JSON). */
+  RELAY_RETIRED_JWKS: jsonString(jwksSchema).default({ keys: [] }),
   RELAY_MAX_BODY_BYTES: int(1, 16 * 1024 * 1024).default(RELAY_DEFAULTS.RELAY_MAX_BODY_BYTES),
   RELAY_DEFAULT_TTL_SECONDS: int(1, 604_800).default(RELAY_DEFAULTS.RELAY_DEFAULT_TTL_SECONDS),
   RELAY_QUEUE_MAX_ITEMS: int(1, 10_000_000).default(RELAY_DEFAULTS.RELAY_QUEUE_MAX_ITEMS),

@@ -31,6 +31,10 @@ export class Admission {
     return this.meta.get("agent_id") ?? "";
   }
 
+  get homeRelay(): string | null {
+    return this.meta.get("home_relay");
+  }
+
   get known(): boolean {
     return this.meta.get("known") === "1";
   }
@@ -74,7 +78,12 @@ export class Admission {
     }
     this.consumeNonce(caller.agentId, caller.nonce, now);
     const isSelf = caller.agentId === agentId;
-    if (isSelf) this.markKnown(now);
+    if (isSelf) {
+      this.markKnown(now);
+      // Where this agent is homed, from its own signed token: receipts from other relays are
+      // accepted only for agents homed here.
+      this.meta.set("home_relay", caller.relay);
+    }
     if (access !== "any_agent" && !isSelf)
       throw new RelayError("not_owner", "only the agent itself (or an admin) may do this");
   }

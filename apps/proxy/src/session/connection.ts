@@ -106,7 +106,8 @@ export class ConnectionHandler {
   /** When a socket must next be checked: its handshake deadline, when it would turn stale, or its token's expiry. */
   private deadline(socket: LiveSocket): number {
     const expiry = socket.data.tokenExpiresAt * 1000;
-    if (socket.data.role === "pending") return Math.min(expiry, socket.data.connectedAt + PROTOCOL_LIMITS.reconnectFrameTimeoutMs);
+    if (socket.data.role === "pending")
+      return Math.min(expiry, socket.data.connectedAt + PROTOCOL_LIMITS.reconnectFrameTimeoutMs);
     return Math.min(expiry, this.sockets.lastSeen(socket) + this.s.config.RELAY_STALE_AFTER_MS);
   }
 
@@ -142,7 +143,12 @@ export class ConnectionHandler {
   }
 
   private closeForCredentials(socket: LiveSocket, reason: string, now: number): void {
-    log("warn", { event: "socket_credentials_rejected", agentId: this.s.agentId(), connectorId: socket.data.connectorId, reason });
+    log("warn", {
+      event: "socket_credentials_rejected",
+      agentId: this.s.agentId(),
+      connectorId: socket.data.connectorId,
+      reason,
+    });
     closeSocket(socket.ws, CLOSE_CREDENTIALS, reason);
     this.closed(socket.ws, now);
   }

@@ -88,6 +88,21 @@ export function emitReceipt(
   if (!sent) return receipt;
   const destination =
     row.sender_relay === null || row.sender_relay === s.config.RELAY_ORIGIN ? "local" : row.sender_relay;
+  if (
+    destination !== "local" &&
+    !s.config.TRUSTED_RELAYS.some((relay) => new URL(relay.origin).origin === destination)
+  ) {
+    // Receipts only go to relays this one trusts: a token's `relay` claim alone must not make
+    // this relay POST to arbitrary origins. The receipt stays in the record.
+    log("warn", {
+      event: "receipt_undeliverable",
+      correlationId: row.correlation_id,
+      messageId: row.id,
+      agentId: s.agentId(),
+      destination,
+    });
+    return receipt;
+  }
   s.sql.run(
     `INSERT INTO receipt_outbox (receipt_id, destination, sender, body, attempts, next_attempt_at, give_up_at)
      VALUES (?, ?, ?, ?, 0, ?, ?)`,

@@ -118,10 +118,11 @@ export function enqueueMessage(s: SessionContext, caller: SignedCaller, input: S
 export function enqueueReceipt(s: SessionContext, receipt: Receipt, now: number): boolean {
   const payload = JSON.stringify(receipt);
   const bytes = new TextEncoder().encode(payload).byteLength;
-  const inserted = s.sql.run(
+  // A receipt id seen before (still in the queue or in the records) is a repeat, not a new item.
+  if (s.sql.one("SELECT 1 AS found FROM items WHERE id = ?", receipt.receiptId)) return false;
+  s.sql.run(
     `INSERT INTO items (id, kind, lane, sender, sender_relay, correlation_id, payload, bytes, state, enqueued_at, expires_at)
-     VALUES (?, 'receipt', 0, ?, NULL, ?, ?, ?, 'queued', ?, ?)
-     ON CONFLICT (id) DO NOTHING`,
+     VALUES (?, 'receipt', 0, ?, NULL, ?, ?, ?, 'queued', ?, ?)`,
     receipt.receiptId,
     receipt.recipient,
     receipt.correlationId,
@@ -130,7 +131,6 @@ export function enqueueReceipt(s: SessionContext, receipt: Receipt, now: number)
     now,
     now + PROTOCOL_LIMITS.receiptTtlSeconds * 1000,
   );
-  if (inserted === 0) return false;
   s.capacity.account({ kind: "receipt", lane: 0, sender: receipt.recipient, bytes }, 1);
   s.wakeAt(now + PROTOCOL_LIMITS.receiptTtlSeconds * 1000);
   return true;

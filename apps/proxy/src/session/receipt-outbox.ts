@@ -1,6 +1,7 @@
 import { PROTOCOL_LIMITS, type Receipt, receiptSchema } from "@clawrelay/protocol";
 import { log } from "../log.js";
 import type { SessionContext } from "./context.js";
+import type { DestinationBreakers } from "./destination-breakers.js";
 
 const FLUSH_BATCH = 32;
 const RETRY_BASE_MS = 1_000;
@@ -21,60 +22,71 @@ export type ReceiptCourier = (destination: string, sender: string, receipt: Rece
 
 /**
  * Deliver due receipts from the outbox. Local senders get it in their own relay session by RPC
- * (idempotent by receiptId, so a retry after a lost answer cannot duplicate it); remote ones by
- * the courier. Failures back off exponentially up to 24 h, then the receipt is dropped with a log.
+ * (idempotent by receiptId, so a retry after a lost answer cannot duplicate it); senders homed on
+ * another relay by the courier, behind one breaker per destination. Failures back off
+ * exponentially for up to 24 h, then the receipt is dropped with a log line (it stays in the record).
  */
-export async function flushReceiptOutbox(s: SessionContext, courier: ReceiptCourier, now: () => number): Promise<void> {
+export async function flushReceiptOutbox(
+  s: SessionContext,
+  courier: ReceiptCourier,
+  breakers: DestinationBreakers,
+  now: () => number,
+): Promise<void> {
   const due = s.sql.all<OutboxRow>(
     "SELECT * FROM receipt_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
     now(),
     FLUSH_BATCH,
   );
-  await Promise.all(
-    due.map(async (row) => {
-      const receipt = receiptSchema.parse(JSON.parse(row.body));
-      try {
-        await courier(row.destination, row.sender, receipt);
-        s.sql.run("DELETE FROM receipt_outbox WHERE receipt_id = ?", row.receipt_id);
-      } catch (err) {
-        const at = now();
-        const attempts = row.attempts + 1;
-        if (at >= row.give_up_at) {
-          s.sql.run("DELETE FROM receipt_outbox WHERE receipt_id = ?", row.receipt_id);
-          log("error", {
-            event: "receipt_abandoned",
-            correlationId: receipt.correlationId,
-            messageId: receipt.messageId,
-            agentId: s.agentId(),
-            destination: row.destination,
-          });
-          return;
-        }
-        const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(attempts, 20));
-        const next = Math.min(row.give_up_at, at + backoff);
-        s.sql.run(
-          "UPDATE receipt_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE receipt_id = ?",
-          attempts,
-          next,
-          String(err instanceof Error ? err.message : err).slice(0, 200),
-          row.receipt_id,
-        );
-        s.wakeAt(next);
-        log("warn", {
-          event: "receipt_retry",
-          correlationId: receipt.correlationId,
-          messageId: receipt.messageId,
-          agentId: s.agentId(),
-          destination: row.destination,
-          attempts,
-        });
-      }
-    }),
-  );
+  await Promise.all(due.map((row) => deliverOne(s, courier, breakers, row, now)));
   const next = s.sql.one<{ at: number }>(
     "SELECT next_attempt_at AS at FROM receipt_outbox ORDER BY next_attempt_at LIMIT 1",
   );
   if (next) s.wakeAt(next.at);
+}
+
+async function deliverOne(
+  s: SessionContext,
+  courier: ReceiptCourier,
+  breakers: DestinationBreakers,
+  row: OutboxRow,
+  now: () => number,
+): Promise<void> {
+  const receipt = receiptSchema.parse(JSON.parse(row.body));
+  const remote = row.destination !== "local";
+  if (remote && !breakers.allows(row.destination, now())) {
+    const retryAt = breakers.retryAt(row.destination) ?? now() + RETRY_BASE_MS;
+    s.sql.run("UPDATE receipt_outbox SET next_attempt_at = ? WHERE receipt_id = ?", retryAt, row.receipt_id);
+    return;
+  }
+  const fields = {
+    correlationId: receipt.correlationId,
+    messageId: receipt.messageId,
+    agentId: s.agentId(),
+    destination: row.destination,
+  };
+  try {
+    await courier(row.destination, row.sender, receipt);
+    s.sql.run("DELETE FROM receipt_outbox WHERE receipt_id = ?", row.receipt_id);
+    if (remote) breakers.success(row.destination);
+  } catch (err) {
+    const at = now();
+    if (remote) breakers.failure(row.destination, at);
+    if (at >= row.give_up_at) {
+      s.sql.run("DELETE FROM receipt_outbox WHERE receipt_id = ?", row.receipt_id);
+      log("error", { event: "receipt_abandoned", ...fields });
+      return;
+    }
+    const attempts = row.attempts + 1;
+    const next = Math.min(row.give_up_at, at + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(attempts, 20)));
+    s.sql.run(
+      "UPDATE receipt_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE receipt_id = ?",
+      attempts,
+      next,
+      String(err instanceof Error ? err.message : err).slice(0, 200),
+      row.receipt_id,
+    );
+    log("warn", { event: "receipt_retry", ...fields, attempts });
+  }
 }
 
 export const RECEIPT_ITEM_TTL_MS = PROTOCOL_LIMITS.receiptTtlSeconds * 1000;

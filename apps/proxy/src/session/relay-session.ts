@@ -4,6 +4,7 @@ import { ulid } from "ulid";
 import { directoryRevocations } from "../auth/signed-request.js";
 import { type RelayConfig, relayConfig } from "../config.js";
 import { log } from "../log.js";
+import { postRemoteReceipt } from "../receipts/courier.js";
 import type { Caller, SignedCaller } from "../types.js";
 import { Admission } from "./admission.js";
 import { nextWake, runAlarm } from "./alarm.js";
@@ -12,6 +13,7 @@ import { Capacity } from "./capacity.js";
 import { ConnectionHandler } from "./connection.js";
 import type { SessionContext } from "./context.js";
 import { Delivery } from "./delivery.js";
+import { DestinationBreakers } from "./destination-breakers.js";
 import { Meta } from "./meta.js";
 import { enqueueMessage, enqueueReceipt, type SendInput } from "./queue.js";
 import { flushReceiptOutbox, type ReceiptCourier } from "./receipt-outbox.js";
@@ -35,6 +37,7 @@ export class RelaySession extends DurableObject<Env> {
   private readonly admission: Admission;
   private readonly sockets: Sockets;
   private readonly breaker: DeliveryBreaker;
+  private readonly destinationBreakers: DestinationBreakers;
   private readonly delivery: Delivery;
   private readonly connections: ConnectionHandler;
   private readonly session: SessionContext;
@@ -52,6 +55,7 @@ export class RelaySession extends DurableObject<Env> {
     this.admission = new Admission(this.sql, this.meta);
     this.sockets = new Sockets(ctx, () => this.clock() - Date.now());
     this.breaker = new DeliveryBreaker(this.meta);
+    this.destinationBreakers = new DestinationBreakers(this.meta);
     this.session = {
       sql: this.sql,
       meta: this.meta,
@@ -61,7 +65,16 @@ export class RelaySession extends DurableObject<Env> {
       env,
       agentId: () => this.admission.agentId,
       wakeAt: (at) => this.wakeAt(at),
-      flushReceipts: () => this.flushReceipts(),
+      flushReceipts: () => {
+        // Fire and forget: the outbox row is committed; the alarm retries whatever fails here.
+        this.flushReceipts().catch((err: unknown) =>
+          log("error", {
+            event: "receipt_flush_failed",
+            agentId: this.admission.agentId,
+            error: err instanceof Error ? err.message : "unknown",
+          }),
+        );
+      },
     };
     this.delivery = new Delivery(this.session, this.sockets, this.breaker);
     this.connections = new ConnectionHandler(this.session, this.sockets, this.delivery, this.breaker);
@@ -117,13 +130,30 @@ export class RelaySession extends DurableObject<Env> {
     });
   }
 
-  /** A receipt for this agent as a sender, from another session of this relay (or, later, another relay). */
+  /** A receipt for this agent as a sender, from another session of this relay. Idempotent by receiptId. */
   async acceptReceipt(agentId: string, receipt: Receipt): Promise<Outcome<{ stored: boolean }>> {
     return this.guard(receipt.correlationId, (now) => {
       this.admission.bind(agentId);
       const stored = enqueueReceipt(this.session, receipt, now);
       if (stored) this.delivery.pump(now);
       return { stored };
+    });
+  }
+
+  /**
+   * A receipt from another relay (already verified by the Worker) for this agent as a sender.
+   * Only for an agent known here and homed at `homeOrigin`; a receiptId seen before is a replay.
+   */
+  async acceptRemoteReceipt(agentId: string, receipt: Receipt, homeOrigin: string): Promise<Outcome<{ stored: true }>> {
+    return this.guard(receipt.correlationId, (now) => {
+      this.admission.bind(agentId);
+      if (!this.admission.known || this.admission.homeRelay !== homeOrigin) {
+        throw new RelayError("unknown_recipient", "the receipt's sender is not homed on this relay");
+      }
+      if (!enqueueReceipt(this.session, receipt, now))
+        throw new RelayError("idempotency_key_reused", "receipt already received");
+      this.delivery.pump(now);
+      return { stored: true as const };
     });
   }
 
@@ -215,6 +245,7 @@ export class RelaySession extends DurableObject<Env> {
         known: this.admission.known,
         sockets: this.sockets.status(),
         breaker: this.breaker.status(now),
+        receiptBreakers: this.destinationBreakers.status(now),
         counters: this.counters(),
       },
       now,
@@ -270,14 +301,14 @@ export class RelaySession extends DurableObject<Env> {
 
   private flushReceipts(): Promise<void> {
     if (this.flushing) return this.flushing;
-    this.flushing = flushReceiptOutbox(this.session, this.courier, this.clock).finally(() => {
+    this.flushing = flushReceiptOutbox(this.session, this.courier, this.destinationBreakers, this.clock).finally(() => {
       this.flushing = null;
     });
     return this.flushing;
   }
 
   private readonly courier: ReceiptCourier = async (destination, sender, receipt) => {
-    if (destination !== "local") throw new Error("cross-relay receipts are not configured on this relay");
+    if (destination !== "local") return postRemoteReceipt(this.config, destination, sender, receipt);
     const outcome =
       sender === this.admission.agentId
         ? await this.acceptReceipt(sender, receipt)

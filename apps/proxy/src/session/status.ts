@@ -26,6 +26,8 @@ export interface SessionStatus {
     receipts: { items: number; bytes: number };
   };
   breaker: { state: "closed" | "open" | "half_open"; consecutiveFailures: number; openedAt: number | null };
+  /** Per-destination breakers of receipts to other relays. */
+  receiptBreakers: { destination: string; state: "closed" | "open" | "half_open"; consecutiveFailures: number }[];
   counters: Record<string, number>;
 }
 
@@ -36,6 +38,7 @@ export interface StatusSources {
   known: boolean;
   sockets: ConnectionStatus[];
   breaker?: SessionStatus["breaker"];
+  receiptBreakers?: SessionStatus["receiptBreakers"];
   counters?: Record<string, number>;
 }
 
@@ -79,6 +82,7 @@ export function readStatus(src: StatusSources, _now: number): SessionStatus {
       receipts,
     },
     breaker: src.breaker ?? { state: "closed", consecutiveFailures: 0, openedAt: null },
+    receiptBreakers: src.receiptBreakers ?? [],
     counters: src.counters ?? {},
   };
 }
