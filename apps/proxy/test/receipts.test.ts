@@ -115,7 +115,7 @@ describe("receipts to other relays", () => {
       await fireAlarm(bob.id);
     }
     const status = await statusOf(bob);
-    expect((status as unknown as { receiptBreakers: unknown[] }).receiptBreakers).toEqual([
+    expect(status.receiptBreakers).toEqual([
       expect.objectContaining({ destination: REMOTE, consecutiveFailures: expect.any(Number) }),
     ]);
     expect(

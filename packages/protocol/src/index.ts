@@ -5,3 +5,4 @@ export * from "./frames.js";
 export * from "./headers.js";
 export * from "./ids.js";
 export * from "./receipts.js";
+export * from "./metrics.js";

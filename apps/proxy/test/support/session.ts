@@ -43,6 +43,7 @@ export async function statusOf(agent: TestAgent) {
       lanes: Record<"critical" | "normal" | "low", { items: number; bytes: number; oldestQueuedAt: number | null }>;
     };
     breaker: { state: string; consecutiveFailures: number };
+    receiptBreakers: { destination: string; state: string; consecutiveFailures: number }[];
     counters: Record<string, number>;
   };
 }
