@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import type { SessionStatus } from "../../src/session/status.js";
 import { makeAgent, sendMessage, signedCall, type TestAgent } from "./agents.js";
 
 let counter = 0;
@@ -35,17 +36,7 @@ export async function sendOk(from: TestAgent, to: TestAgent, body: Record<string
 export async function statusOf(agent: TestAgent) {
   const res = await signedCall(agent, "GET", `/v1/agents/${agent.id}/status`);
   expect(res.status).toBe(200);
-  return (await res.json()) as {
-    connections: { connectorId: string; role: string }[];
-    queue: {
-      items: number;
-      inFlight: number;
-      lanes: Record<"critical" | "normal" | "low", { items: number; bytes: number; oldestQueuedAt: number | null }>;
-    };
-    breaker: { state: string; consecutiveFailures: number };
-    receiptBreakers: { destination: string; state: string; consecutiveFailures: number }[];
-    counters: Record<string, number>;
-  };
+  return (await res.json()) as SessionStatus;
 }
 
 export async function messageRecord(reader: TestAgent, to: TestAgent, messageId: string) {
