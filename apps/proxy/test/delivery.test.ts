@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { signedCall } from "./support/agents.js";
 import { knownAgent, messageRecord, sendOk, statusOf } from "./support/session.js";
 import { advanceClock, connect, fireAlarm } from "./support/socket.js";
 
@@ -199,5 +200,38 @@ describe("processed and receipts", () => {
     const record = await messageRecord(alice, bob, sent.messageId);
     expect(record.json.receipts.map((r) => r.status)).toEqual(["delayed"]);
     expect(record.json.state).toBe("queued");
+  });
+});
+
+describe("session metrics", () => {
+  it("status shows 48-hour latency percentiles, totals per peer and outcome, uptime, reconnects and auth failures", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const { socket } = await connect(bob);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await sendOk(alice, bob, { payload: i })).messageId);
+    const items = await socket.items(4);
+    socket.ack(items.map((i) => i.id));
+    socket.send({ type: "processed", id: ids[0], outcome: "processed" });
+    socket.send({ type: "processed", id: ids[1], outcome: "failed", reason: "bad input" });
+    await expect.poll(async () => (await messageRecord(alice, bob, ids[1]!)).json.state).toBe("failed");
+    // A bad signature on a request addressed to bob counts as an auth failure of bob's.
+    const tampered = await signedCall(bob, "GET", `/v1/agents/${bob.id}/status`, {
+      mutate: (i) => (i.headers["x-claw-timestamp"] = String(Number(i.headers["x-claw-timestamp"]) + 1)),
+    });
+    expect(tampered.status).toBe(401);
+    await expect
+      .poll(async () => (await statusOf(bob)).metrics?.totals['auth_failures{code="invalid_signature"}'])
+      .toBe(1);
+    const { metrics } = await statusOf(bob);
+    expect(metrics?.totals[`messages_in{peer="${alice.id}"}`]).toBe(4);
+    expect(metrics?.totals[`messages_out{peer="${alice.id}",outcome="acked"}`]).toBe(4);
+    expect(metrics?.totals[`messages_out{peer="${alice.id}",outcome="processed"}`]).toBe(1);
+    expect(metrics?.totals[`messages_out{peer="${alice.id}",outcome="failed"}`]).toBe(1);
+    expect(metrics?.totals['receipts{status="failed"}']).toBe(1);
+    expect(metrics?.latencyMs.ack.count).toBe(4);
+    expect(metrics?.latencyMs.ack.p99).toBeGreaterThanOrEqual(0);
+    expect(metrics?.latencyMs.processed.count).toBe(1);
+    expect(metrics?.reconnects).toBe(1);
+    socket.close();
   });
 });

@@ -1,5 +1,5 @@
-import type { SessionSummary } from "@clawrelay/protocol";
 import { DurableObject } from "cloudflare:workers";
+import type { SessionSummary } from "@clawrelay/protocol";
 
 /**
  * One shard of the operator aggregate: the latest summary of each session that hashes here.

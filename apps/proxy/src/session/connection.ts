@@ -5,6 +5,7 @@ import type { DeliveryBreaker } from "./breaker.js";
 import type { SessionContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
 import { handshake, promoteStandby } from "./handshake.js";
+import { countConnectedTime } from "./metrics.js";
 import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
 
 export const CLOSE_POLICY = 1008;
@@ -98,6 +99,7 @@ export class ConnectionHandler {
       requeued,
     });
     if (wasActive) {
+      countConnectedTime(this.s.metrics, this.s.meta, true, now);
       this.s.meta.set("offline_since", now);
       promoteStandby(this.s, this.sockets, this.delivery, "active connector disconnected", now);
     }

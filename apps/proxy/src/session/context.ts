@@ -1,6 +1,7 @@
 import type { RelayConfig } from "../config.js";
 import type { Capacity } from "./capacity.js";
 import type { Meta } from "./meta.js";
+import type { SessionMetrics } from "./metrics.js";
 import type { Sql } from "./sql.js";
 
 /** What every session module works with; built once per DO instance. */
@@ -9,6 +10,7 @@ export interface SessionContext {
   readonly meta: Meta;
   readonly config: RelayConfig;
   readonly capacity: Capacity;
+  readonly metrics: SessionMetrics;
   readonly state: DurableObjectState;
   readonly env: Env;
   agentId(): string;

@@ -122,6 +122,8 @@ export class Delivery {
       acked++;
       if (row.kind === "message") {
         recordHop(this.s.sql, row.id, "acked", now);
+        this.s.metrics.count("messages_out", { peer: row.sender, outcome: "acked" }, 1, now);
+        this.s.metrics.observe("ack_latency_ms", now - row.enqueued_at, now);
         this.s.meta.set("last_acked_id", row.id);
         if (wantsNotice(row.notify, "delivered")) emitReceipt(this.s, row, "delivered", now);
         log("info", {

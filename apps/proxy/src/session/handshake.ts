@@ -2,6 +2,7 @@ import { PRIORITIES, PROTOCOL_LIMITS, type ReconnectAckFrame, type ReconnectFram
 import { log } from "../log.js";
 import type { SessionContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
+import { countConnectedTime } from "./metrics.js";
 import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
 
 export const CLOSE_SUPERSEDED = 4001;
@@ -18,6 +19,7 @@ export function handshake(
   frame: ReconnectFrame,
   now: number,
 ): void {
+  countConnectedTime(s.metrics, s.meta, sockets.active() !== null, now);
   const others = sockets.all().filter((o) => o.ws !== socket.ws);
   // An older socket of the same connector is a half-dead previous connection: replace it.
   let inheritActive = false;
@@ -42,6 +44,7 @@ export function handshake(
     delivery.ack([frame.lastReceivedId], now);
   }
   sockets.update(socket, { role, roleSince: now, connectorId: frame.connectorId });
+  s.metrics.count("reconnects", {}, 1, now);
   delivery.requeueOrphans(now);
   sendFrame(socket.ws, reconnectAck(s, socket, role, frame.offlineSinceMs, resync));
   log("info", {

@@ -39,6 +39,8 @@ export function terminate(
   row.terminal = status;
   finish(s, row, status, now);
   recordHop(s.sql, row.id, status, now, reason ? { reason } : undefined);
+  s.metrics.count("messages_out", { peer: row.sender, outcome: status }, 1, now);
+  if (status === "processed") s.metrics.observe("processed_latency_ms", now - row.enqueued_at, now);
   emitReceipt(s, row, status, now, reason);
   return true;
 }
@@ -74,6 +76,7 @@ export function emitReceipt(
     now,
     reason ?? null,
   );
+  s.metrics.count("receipts", { status }, 1, now);
   const sent = isFailureStatus(status) || wantsNotice(row.notify, status as NotifyName);
   recordHop(s.sql, row.id, "receipt_emitted", now, { status, receiptId: receipt.receiptId, sent });
   log("info", {

@@ -80,6 +80,7 @@ export function enqueueMessage(s: SessionContext, caller: SignedCaller, input: S
   recordHop(s.sql, id, "received", input.receivedAt, { from: caller.agentId });
   recordHop(s.sql, id, "enqueued", now, { priority, ttlSeconds });
   s.meta.increment("count_received");
+  s.metrics.count("messages_in", { peer: caller.agentId }, 1, now);
   s.wakeAt(expiresAt);
   if (delayedDue !== null) s.wakeAt(delayedDue);
 

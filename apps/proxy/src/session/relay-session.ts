@@ -15,9 +15,11 @@ import type { SessionContext } from "./context.js";
 import { Delivery } from "./delivery.js";
 import { DestinationBreakers } from "./destination-breakers.js";
 import { Meta } from "./meta.js";
+import { metricsView, SessionMetrics } from "./metrics.js";
 import { enqueueMessage, enqueueReceipt, type SendInput } from "./queue.js";
 import { flushReceiptOutbox, type ReceiptCourier } from "./receipt-outbox.js";
 import { type MessageRecord, readMessageRecord } from "./records.js";
+import { SummaryReporter } from "./report.js";
 import { SESSION_MIGRATIONS } from "./schema.js";
 import { type SocketAttachment, Sockets } from "./sockets.js";
 import { migrate, Sql } from "./sql.js";
@@ -33,6 +35,8 @@ export type { SendInput };
 export class RelaySession extends DurableObject<Env> {
   private readonly sql: Sql;
   private readonly meta: Meta;
+  private readonly metrics: SessionMetrics;
+  private readonly reporter: SummaryReporter;
   private readonly config: RelayConfig;
   private readonly admission: Admission;
   private readonly sockets: Sockets;
@@ -51,6 +55,7 @@ export class RelaySession extends DurableObject<Env> {
     super(ctx, env);
     this.sql = new Sql(ctx.storage.sql);
     this.meta = new Meta(this.sql);
+    this.metrics = new SessionMetrics(this.sql);
     this.config = relayConfig(env);
     this.admission = new Admission(this.sql, this.meta);
     this.sockets = new Sockets(ctx, () => this.clock() - Date.now());
@@ -61,6 +66,7 @@ export class RelaySession extends DurableObject<Env> {
       meta: this.meta,
       config: this.config,
       capacity: new Capacity(this.sql, this.config),
+      metrics: this.metrics,
       state: ctx,
       env,
       agentId: () => this.admission.agentId,
@@ -78,6 +84,7 @@ export class RelaySession extends DurableObject<Env> {
     };
     this.delivery = new Delivery(this.session, this.sockets, this.breaker);
     this.connections = new ConnectionHandler(this.session, this.sockets, this.delivery, this.breaker);
+    this.reporter = new SummaryReporter(this.session, this.sockets, (now, hours) => this.readStatus(now, hours));
     // `ping` is answered by the runtime without waking a hibernated session (PROTOCOL.md §6).
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     ctx.blockConcurrencyWhile(async () => {
@@ -157,6 +164,13 @@ export class RelaySession extends DurableObject<Env> {
     });
   }
 
+  /** An authentication failure on a request addressed to this agent (counted for known agents only). */
+  async recordAuthFailure(agentId: string, code: string): Promise<void> {
+    if (!this.admission.known || this.admission.agentId !== agentId) return;
+    this.metrics.count("auth_failures", { code }, 1, this.clock());
+    this.afterWork(this.clock());
+  }
+
   /** After an admin revoked this agent: close its connections at once with 4003. */
   async disconnectRevoked(agentId: string): Promise<Outcome<{ closed: number }>> {
     this.admission.bind(agentId);
@@ -231,12 +245,13 @@ export class RelaySession extends DurableObject<Env> {
     this.safely("alarm", () => runAlarm(this.session, this.delivery, this.connections, now));
     await this.connections.closeRevoked(directoryRevocations(this.env), now);
     await this.flushReceipts();
-    this.reschedule(this.clock());
+    this.metrics.prune(this.clock());
+    this.afterWork(this.clock());
   }
 
   // ---- internals ----
 
-  private readStatus(now: number): SessionStatus {
+  private readStatus(now: number, hours = this.metrics.hours(now)): SessionStatus {
     return readStatus(
       {
         sql: this.sql,
@@ -247,6 +262,11 @@ export class RelaySession extends DurableObject<Env> {
         breaker: this.breaker.status(now),
         receiptBreakers: this.destinationBreakers.status(now),
         counters: this.counters(),
+        metrics: metricsView(
+          hours,
+          now,
+          this.meta.get("known_since") === null ? null : this.meta.getNumber("known_since", now),
+        ),
       },
       now,
     );
@@ -260,7 +280,7 @@ export class RelaySession extends DurableObject<Env> {
   private guard<T>(correlationId: string, body: (now: number) => T): Outcome<T> {
     try {
       const value = body(this.clock());
-      this.reschedule(this.clock());
+      this.afterWork(this.clock());
       return { ok: true, value };
     } catch (err) {
       if (err instanceof RelayError) return err.toFailure();
@@ -286,6 +306,20 @@ export class RelaySession extends DurableObject<Env> {
       });
     }
     this.reschedule(this.clock());
+  }
+
+  /** After any unit of work: report metrics when due, then make sure the alarm covers what is next. */
+  private afterWork(now: number): void {
+    try {
+      this.reporter.maybeReport(now);
+    } catch (err) {
+      log("warn", {
+        event: "metrics_summary_failed",
+        agentId: this.admission.agentId,
+        error: err instanceof Error ? err.message : "unknown",
+      });
+    }
+    this.reschedule(now);
   }
 
   private wakeAt(at: number): void {

@@ -82,4 +82,14 @@ export const SESSION_MIGRATIONS = [
    CREATE INDEX idempotency_expiry ON idempotency (expires_at);
 
    CREATE TABLE rate_buckets (sender TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;`,
+  // v2: hourly metrics (kept 48 h) and an index for recent failures.
+  `CREATE TABLE metric_counters (
+     hour INTEGER NOT NULL, name TEXT NOT NULL, labels TEXT NOT NULL, value REAL NOT NULL,
+     PRIMARY KEY (hour, name, labels)
+   ) WITHOUT ROWID;
+   CREATE TABLE metric_histograms (
+     hour INTEGER NOT NULL, name TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+     PRIMARY KEY (hour, name, bucket)
+   ) WITHOUT ROWID;
+   CREATE INDEX items_failures ON items (finished_at) WHERE terminal IN ('failed', 'expired', 'shed', 'dead_lettered');`,
 ] as const;

@@ -1,5 +1,6 @@
 import { PRIORITIES } from "@clawrelay/protocol";
 import type { Meta } from "./meta.js";
+import type { MetricsView } from "./metrics.js";
 import type { Sql } from "./sql.js";
 
 export interface LaneStatus {
@@ -29,6 +30,7 @@ export interface SessionStatus {
   /** Per-destination breakers of receipts to other relays. */
   receiptBreakers: { destination: string; state: "closed" | "open" | "half_open"; consecutiveFailures: number }[];
   counters: Record<string, number>;
+  metrics: MetricsView | null;
 }
 
 export interface StatusSources {
@@ -40,6 +42,7 @@ export interface StatusSources {
   breaker?: SessionStatus["breaker"];
   receiptBreakers?: SessionStatus["receiptBreakers"];
   counters?: Record<string, number>;
+  metrics?: MetricsView;
 }
 
 /** The real, current state of a session, from counters and indexed lookups only (no scans). */
@@ -84,5 +87,6 @@ export function readStatus(src: StatusSources, _now: number): SessionStatus {
     breaker: src.breaker ?? { state: "closed", consecutiveFailures: 0, openedAt: null },
     receiptBreakers: src.receiptBreakers ?? [],
     counters: src.counters ?? {},
+    metrics: src.metrics ?? null,
   };
 }
