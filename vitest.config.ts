@@ -57,6 +57,17 @@ export default defineConfig({
         test: { name: "workers-caps", include: ["apps/proxy/test/caps/**/*.test.ts"] },
       },
       {
+        // Real `wrangler dev` and real connector processes: one file at a time, generous timeouts.
+        test: {
+          name: "e2e",
+          environment: "node",
+          include: ["apps/connector/test-e2e/**/*.e2e.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: "node",
           environment: "node",

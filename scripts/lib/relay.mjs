@@ -154,3 +154,88 @@ export async function startRelay({ home, port, vars, logLevel = "warn", stdio = 
     },
   };
 }
+
+/**
+ * A relay under test or demo: `wrangler dev` on a loopback port with its own home (state, dev
+ * registry, admin token). `crash()` SIGKILLs the process group; `restart()` brings it back on
+ * the same port and state.
+ */
+export class LocalRelay {
+  output = [];
+  #running = null;
+
+  constructor(home, port, vars) {
+    this.home = home;
+    this.port = port;
+    this.vars = vars;
+  }
+
+  static async start({ home, port, extraVars = {}, iss, logLevel = "warn", trustedRelays } = {}) {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { freePort } = await import("./connector.mjs");
+    const dir = home ?? mkdtempSync(join(tmpdir(), "clawrelay-"));
+    const chosen = port ?? (await freePort());
+    const vars = await prepareRelayHome({
+      home: dir,
+      origin: `http://127.0.0.1:${chosen}`,
+      ...(iss ? { iss } : {}),
+      ...(trustedRelays ? { trustedRelays } : {}),
+    });
+    const relay = new LocalRelay(dir, chosen, { ...vars, ...extraVars });
+    relay.logLevel = logLevel;
+    await relay.restart();
+    return relay;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid() {
+    return this.#running?.pid;
+  }
+
+  /** Make (once) an agent identity homed on this relay; returns its directory. */
+  agent(id) {
+    return ensureAgent(this.home, id, this.url);
+  }
+
+  async restart() {
+    this.#running = await startRelay({
+      home: this.home,
+      port: this.port,
+      vars: this.vars,
+      logLevel: this.logLevel ?? "warn",
+      onOutput: (text) => {
+        this.output.push(text);
+        if (this.output.length > 500) this.output.shift();
+      },
+    });
+  }
+
+  /** SIGKILL the whole wrangler/workerd process group: a crash, not a shutdown. */
+  async crash() {
+    if (!this.#running) return;
+    this.#running.kill("SIGKILL");
+    await this.#running.exited;
+    this.#running = null;
+  }
+
+  async stop() {
+    await this.#running?.stop();
+    this.#running = null;
+  }
+
+  admin(method, path, body) {
+    return fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.vars.ADMIN_TOKEN}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(10_000),
+    });
+  }
+}

@@ -1,0 +1,33 @@
+import { Command, CommanderError } from "commander";
+import { registerConnectorCommands } from "./connector-commands.js";
+import { CliError } from "./errors.js";
+import { registerIdentityCommands } from "./identity-commands.js";
+import { resolveHome } from "./identity-files.js";
+import { registerRequestCommand } from "./request-command.js";
+
+const program = new Command("clawrelay")
+  .description("clawrelay: identities, signed requests and the connector daemon")
+  .option("--home <dir>", "where identities live (default $CLAWRELAY_HOME or ~/.clawrelay)")
+  .showHelpAfterError()
+  .exitOverride();
+
+const home = () => resolveHome(program.opts<{ home?: string }>().home);
+registerIdentityCommands(program, home);
+registerRequestCommand(program, home);
+registerConnectorCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (help, usage errors).
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`clawrelay: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  // Never a stack trace: name the failure, keep secrets out.
+  process.stderr.write(`clawrelay: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,159 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type OutboundBody, outboundBodySchema, RelayError } from "@clawrelay/protocol";
+import { isHttpOrigin } from "@clawrelay/signing";
+import type { Logger } from "pino";
+import { z } from "zod";
+import { isAllowedHost, readJsonBody, requestCorrelationId, sendError, sendJson } from "./api-http.js";
+import type { EnqueueResult } from "./store-outbox.js";
+
+/** What the loopback API needs from the daemon; plain functions so the HTTP layer stays thin. */
+export interface ApiHandlers {
+  enqueue(body: OutboundBody): EnqueueResult;
+  outbound(outboundId: string): unknown | undefined;
+  status(): unknown;
+  health(): { status: "ok" | "degraded"; [key: string]: unknown };
+  deadLetters(limit: number): unknown[];
+  replay(ids: readonly string[] | undefined): string[];
+}
+
+export interface ApiOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  logger: Logger;
+  handlers: ApiHandlers;
+}
+
+export interface ApiServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+const replayBodySchema = z.strictObject({ ids: z.array(z.string().min(1).max(128)).min(1).max(1000).optional() });
+const OUTBOUND_PATH = /^\/v1\/outbound\/([A-Za-z0-9._:-]{1,128})$/;
+const OUTBOX_FULL_RETRY_SECONDS = 5;
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "body"}: ${issue.message}`)
+    .join("; ");
+}
+
+function allow(methods: string, request: IncomingMessage): void {
+  if (!methods.split(", ").includes(request.method ?? "")) {
+    throw Object.assign(new RelayError("method_not_allowed", `use ${methods}`), { allow: methods });
+  }
+}
+
+async function route(request: IncomingMessage, response: ServerResponse, options: ApiOptions) {
+  const { handlers } = options;
+  const url = new URL(request.url ?? "/", "http://connector.invalid");
+  const path = url.pathname;
+
+  if (path === "/healthz") {
+    allow("GET", request);
+    return sendJson(response, 200, handlers.health());
+  }
+  if (path === "/v1/status") {
+    allow("GET", request);
+    return sendJson(response, 200, handlers.status());
+  }
+  if (path === "/v1/outbound") {
+    allow("POST", request);
+    const parsed = outboundBodySchema.safeParse(await readJsonBody(request, options.maxBodyBytes));
+    if (!parsed.success) throw new RelayError("invalid_request", describeIssues(parsed.error));
+    if (parsed.data.toRelay !== undefined && !isHttpOrigin(parsed.data.toRelay.replace(/\/+$/, ""))) {
+      throw new RelayError("invalid_request", "toRelay: must be an http(s) origin, e.g. https://relay.example.com");
+    }
+    const result = handlers.enqueue(parsed.data);
+    if (!result.ok) {
+      throw new RelayError("queue_full", "the outbox is full", { retryAfterSeconds: OUTBOX_FULL_RETRY_SECONDS });
+    }
+    const { record, duplicate } = result;
+    return sendJson(response, duplicate ? 200 : 202, {
+      outboundId: record.outboundId,
+      correlationId: record.correlationId,
+      state: record.state,
+      ...(duplicate ? { duplicate: true } : {}),
+    });
+  }
+  const outboundMatch = OUTBOUND_PATH.exec(path);
+  if (outboundMatch) {
+    allow("GET", request);
+    const found = handlers.outbound(outboundMatch[1] as string);
+    if (found === undefined) throw new RelayError("not_found", "no such outbound message");
+    return sendJson(response, 200, found);
+  }
+  if (path === "/v1/dead-letters") {
+    allow("GET", request);
+    const limitText = url.searchParams.get("limit") ?? "100";
+    const limit = /^\d{1,4}$/.test(limitText) ? Math.min(Math.max(Number(limitText), 1), 1000) : Number.NaN;
+    if (Number.isNaN(limit)) throw new RelayError("invalid_request", "limit must be an integer from 1 to 1000");
+    return sendJson(response, 200, { items: handlers.deadLetters(limit) });
+  }
+  if (path === "/v1/dead-letters/replay") {
+    allow("POST", request);
+    const raw = await readJsonBody(request, options.maxBodyBytes, true);
+    const parsed = replayBodySchema.safeParse(raw ?? {});
+    if (!parsed.success) throw new RelayError("invalid_request", describeIssues(parsed.error));
+    const replayed = handlers.replay(parsed.data.ids);
+    return sendJson(response, 200, { replayed: replayed.length, ids: replayed });
+  }
+  throw new RelayError("not_found", "no such route");
+}
+
+/** The connector's loopback HTTP API (PROTOCOL.md §8). */
+export async function startApi(options: ApiOptions): Promise<ApiServer> {
+  const server: Server = createServer((request, response) => {
+    const correlationId = requestCorrelationId(request);
+    if (!isAllowedHost(request.headers.host, options.host)) {
+      sendError(response, correlationId, "invalid_request", "Host header not allowed");
+      return;
+    }
+    route(request, response, options).catch((error: unknown) => {
+      if (response.headersSent) {
+        response.destroy();
+        return;
+      }
+      if (error instanceof RelayError) {
+        const allowHeader = (error as RelayError & { allow?: string }).allow;
+        const tooLarge = error.code === "payload_too_large";
+        sendError(response, correlationId, error.code, error.message, {
+          ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+          headers: {
+            ...(allowHeader ? { allow: allowHeader } : {}),
+            // The rest of an oversized body is never read; close rather than leave it in the pipe.
+            ...(tooLarge ? { connection: "close" } : {}),
+          },
+        });
+        if (tooLarge) response.on("finish", () => request.destroy());
+        return;
+      }
+      options.logger.error(
+        { event: "api_error", correlationId, error: (error as Error).message },
+        "local API request failed",
+      );
+      sendError(response, correlationId, "internal", "internal error");
+    });
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

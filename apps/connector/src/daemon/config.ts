@@ -1,0 +1,220 @@
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { agentIdSchema, CONNECTOR_DEFAULTS, PROTOCOL_LIMITS, RELAY_DEFAULTS } from "@clawrelay/protocol";
+import { z } from "zod";
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+const positiveMs = (fallback: number) => z.number().int().min(1).max(86_400_000).default(fallback);
+const count = (fallback: number, max: number) => z.number().int().min(1).max(max).default(fallback);
+
+/** The connector's JSON config file, documented field by field in apps/connector/README.md. */
+export const connectorConfigSchema = z
+  .strictObject({
+    agentId: agentIdSchema,
+    identityDir: z.string().min(1),
+    relayUrls: z.array(httpUrl).min(1, "needs at least one relay URL").max(16),
+    dataDir: z.string().min(1),
+    listen: z
+      .strictObject({
+        host: z.string().min(1).default(CONNECTOR_DEFAULTS.listenHost),
+        port: z.number().int().min(0).max(65_535).default(CONNECTOR_DEFAULTS.listenPort),
+      })
+      .default({ host: CONNECTOR_DEFAULTS.listenHost, port: CONNECTOR_DEFAULTS.listenPort }),
+    hookUrl: httpUrl,
+    receiptHookUrl: httpUrl.optional(),
+    hookToken: z.string().min(1).max(4096).optional(),
+    hookTimeoutMs: positiveMs(10_000),
+    hookMaxAttempts: count(10, 1000),
+    hookBackoffBaseMs: positiveMs(1_000),
+    hookBackoffMaxMs: positiveMs(60_000),
+    hookBreakerFailures: count(CONNECTOR_DEFAULTS.hookBreakerFailures, 1000),
+    hookBreakerOpenMs: positiveMs(CONNECTOR_DEFAULTS.hookBreakerOpenMs),
+    hookConcurrency: count(1, 64),
+    takeover: z.boolean().default(false),
+    connectorId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+      .optional(),
+    inboxMaxItems: count(10_000, 10_000_000),
+    dedupWindowSeconds: count(PROTOCOL_LIMITS.inboxDedupSeconds, 365 * 86_400),
+    outboxMaxItems: count(10_000, 10_000_000),
+    outboxConcurrency: count(4, 64),
+    outboxBackoffBaseMs: positiveMs(1_000),
+    outboxBackoffMaxMs: positiveMs(60_000),
+    outboxBreakerFailures: count(CONNECTOR_DEFAULTS.outboxBreakerFailures, 1000),
+    outboxBreakerOpenMs: positiveMs(CONNECTOR_DEFAULTS.outboxBreakerOpenMs),
+    defaultTtlSeconds: count(RELAY_DEFAULTS.RELAY_DEFAULT_TTL_SECONDS, PROTOCOL_LIMITS.maxTtlSeconds),
+    relayTimeoutMs: positiveMs(15_000),
+    connectTimeoutMs: positiveMs(15_000),
+    reconnectMinMs: positiveMs(CONNECTOR_DEFAULTS.reconnectMinMs),
+    reconnectMaxMs: positiveMs(CONNECTOR_DEFAULTS.reconnectMaxMs),
+    reconnectResetAfterMs: positiveMs(CONNECTOR_DEFAULTS.reconnectResetAfterMs),
+    pingIntervalMs: positiveMs(CONNECTOR_DEFAULTS.pingIntervalMs),
+    pongTimeoutMs: positiveMs(CONNECTOR_DEFAULTS.pongTimeoutMs),
+    shutdownGraceMs: positiveMs(3_000),
+    apiMaxBodyBytes: count(RELAY_DEFAULTS.RELAY_MAX_BODY_BYTES, 64 * 1_048_576),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .transform((config) => ({ ...config, receiptHookUrl: config.receiptHookUrl ?? config.hookUrl }));
+
+export type ConnectorConfigInput = z.input<typeof connectorConfigSchema>;
+export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
+
+type EnvKind = "string" | "integer" | "boolean" | "list";
+interface EnvOverride {
+  variable: string;
+  path: readonly string[];
+  kind: EnvKind;
+}
+
+/** Every CLAWRELAY_* variable and the config field it overrides. */
+export const ENV_OVERRIDES: readonly EnvOverride[] = [
+  { variable: "CLAWRELAY_AGENT_ID", path: ["agentId"], kind: "string" },
+  { variable: "CLAWRELAY_IDENTITY_DIR", path: ["identityDir"], kind: "string" },
+  { variable: "CLAWRELAY_RELAY_URLS", path: ["relayUrls"], kind: "list" },
+  { variable: "CLAWRELAY_DATA_DIR", path: ["dataDir"], kind: "string" },
+  { variable: "CLAWRELAY_LISTEN_HOST", path: ["listen", "host"], kind: "string" },
+  { variable: "CLAWRELAY_LISTEN_PORT", path: ["listen", "port"], kind: "integer" },
+  { variable: "CLAWRELAY_HOOK_URL", path: ["hookUrl"], kind: "string" },
+  { variable: "CLAWRELAY_RECEIPT_HOOK_URL", path: ["receiptHookUrl"], kind: "string" },
+  { variable: "CLAWRELAY_HOOK_TOKEN", path: ["hookToken"], kind: "string" },
+  { variable: "CLAWRELAY_TAKEOVER", path: ["takeover"], kind: "boolean" },
+  { variable: "CLAWRELAY_CONNECTOR_ID", path: ["connectorId"], kind: "string" },
+  { variable: "CLAWRELAY_LOG_LEVEL", path: ["logLevel"], kind: "string" },
+  ...(
+    [
+      "hookTimeoutMs",
+      "hookMaxAttempts",
+      "hookBackoffBaseMs",
+      "hookBackoffMaxMs",
+      "hookBreakerFailures",
+      "hookBreakerOpenMs",
+      "hookConcurrency",
+      "inboxMaxItems",
+      "dedupWindowSeconds",
+      "outboxMaxItems",
+      "outboxConcurrency",
+      "outboxBackoffBaseMs",
+      "outboxBackoffMaxMs",
+      "outboxBreakerFailures",
+      "outboxBreakerOpenMs",
+      "defaultTtlSeconds",
+      "relayTimeoutMs",
+      "connectTimeoutMs",
+      "reconnectMinMs",
+      "reconnectMaxMs",
+      "reconnectResetAfterMs",
+      "pingIntervalMs",
+      "pongTimeoutMs",
+      "shutdownGraceMs",
+      "apiMaxBodyBytes",
+    ] as const
+  ).map((field) => ({ variable: `CLAWRELAY_${toScreamingSnake(field)}`, path: [field], kind: "integer" as const })),
+];
+
+function toScreamingSnake(camel: string): string {
+  return camel.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid connector config:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+function envValue(raw: string, kind: EnvKind): unknown {
+  const text = raw.trim();
+  switch (kind) {
+    case "string":
+      return text;
+    case "list":
+      return text
+        .split(",")
+        .map((part) => part.trim())
+        .filter((part) => part.length > 0);
+    case "integer":
+      // Left as a string when not an integer, so the schema reports the field by name.
+      return /^-?\d+$/.test(text) ? Number(text) : text;
+    case "boolean":
+      if (/^(true|1|yes)$/i.test(text)) return true;
+      if (/^(false|0|no)$/i.test(text)) return false;
+      return text;
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let cursor = target;
+  for (const key of path.slice(0, -1)) {
+    const next = cursor[key];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) cursor[key] = {};
+    cursor = cursor[key] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1];
+  if (last !== undefined) cursor[last] = value;
+}
+
+/**
+ * Validate a config object after applying environment overrides. Relative
+ * `identityDir`/`dataDir` are resolved against `baseDir` (the config file's folder)
+ * or, when they came from the environment, against the working directory.
+ */
+export function parseConnectorConfig(
+  raw: unknown,
+  options: { env?: NodeJS.ProcessEnv; baseDir?: string; source?: string } = {},
+): ConnectorConfig {
+  const env = options.env ?? {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError([`${options.source ?? "config"}: must be a JSON object`]);
+  }
+  const merged = structuredClone(raw) as Record<string, unknown>;
+  const fromEnv = new Map<string, string>();
+  for (const override of ENV_OVERRIDES) {
+    const value = env[override.variable];
+    if (value === undefined || value === "") continue;
+    setPath(merged, override.path, envValue(value, override.kind));
+    fromEnv.set(override.path.join("."), override.variable);
+  }
+  const result = connectorConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const field = issue.path.length > 0 ? issue.path.join(".") : "(root)";
+      const topField = issue.path.slice(0, issue.path[0] === "listen" ? 2 : 1).join(".");
+      const variable = fromEnv.get(topField);
+      return `${field}${variable ? ` (from ${variable})` : ""}: ${issue.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const config = result.data;
+  const baseFor = (field: string) => (fromEnv.has(field) ? process.cwd() : (options.baseDir ?? process.cwd()));
+  const absolute = (field: string, value: string) => (isAbsolute(value) ? value : resolve(baseFor(field), value));
+  return {
+    ...config,
+    identityDir: absolute("identityDir", config.identityDir),
+    dataDir: absolute("dataDir", config.dataDir),
+  };
+}
+
+/** Read the JSON config file, apply CLAWRELAY_* overrides and validate. */
+export async function loadConnectorConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConnectorConfig> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new ConfigError([`${path}: cannot read the config file (${code})`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ConfigError([`${path}: not valid JSON`]);
+  }
+  return parseConnectorConfig(raw, { env, baseDir: dirname(path), source: path });
+}

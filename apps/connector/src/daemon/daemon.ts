@@ -1,0 +1,279 @@
+import { PRIORITIES } from "@clawrelay/protocol";
+import { type ApiServer, startApi } from "./api.js";
+import { type Clock, type Random, systemClock, type TimerHandle } from "./clock.js";
+import type { ConnectorConfig } from "./config.js";
+import type { FetchLike } from "./hook-client.js";
+import { InboundWorker } from "./inbound.js";
+import { RelayLink } from "./link.js";
+import { createLogger, type Logger } from "./logger.js";
+import { OutboundWorker } from "./outbound.js";
+import { createIdentitySigner, type Signer } from "./signer.js";
+import { Store } from "./store.js";
+
+export interface ConnectorDeps {
+  clock?: Clock;
+  random?: Random;
+  fetch?: FetchLike;
+  logger?: Logger;
+  /** Skip loading the identity from `identityDir` and sign with this instead. */
+  signer?: Signer;
+  /** How often finished rows and old dedup ids are pruned. */
+  pruneIntervalMs?: number;
+}
+
+export interface RunningConnector {
+  port: number;
+  connectorId: string;
+  link: RelayLink;
+  store: Store;
+  status(): ConnectorStatus;
+  close(): Promise<void>;
+}
+
+export type ConnectorStatus = ReturnType<typeof buildStatus>;
+
+const DEFAULT_PRUNE_INTERVAL_MS = 3_600_000;
+
+function buildStatus(
+  config: ConnectorConfig,
+  connectorId: string,
+  link: RelayLink,
+  inbound: InboundWorker,
+  outbound: OutboundWorker,
+  store: Store,
+) {
+  const linkStatus = link.status();
+  const inboundStatus = inbound.status();
+  const outboundStatus = outbound.status();
+  return {
+    agentId: config.agentId,
+    connectorId,
+    link: linkStatus,
+    breakers: { hook: inboundStatus.breaker, outbound: outboundStatus.breakers },
+    inFlight: { hook: inboundStatus.inFlight, outbound: outboundStatus.inFlight },
+    counts: store.counts(),
+    lastError: {
+      link: linkStatus.lastError,
+      hook: inboundStatus.lastError,
+      outbound: outboundStatus.lastError,
+    },
+  };
+}
+
+async function resolveSigner(config: ConnectorConfig, deps: ConnectorDeps): Promise<Signer> {
+  if (deps.signer) return deps.signer;
+  // Loaded only when no signer is injected, so embedding the daemon does not pull in the CLI's file layout.
+  const { loadAgentIdentity } = await import("../cli/identity-files.js");
+  const identity = await loadAgentIdentity(config.identityDir);
+  if (identity.id !== config.agentId) {
+    throw new Error(`identity in ${config.identityDir} is for agent ${identity.id}, config says ${config.agentId}`);
+  }
+  return createIdentitySigner({ token: identity.token, privateJwk: identity.privateJwk });
+}
+
+/** Start the connector: store, relay link, hook and outbox workers, loopback API. */
+export async function startConnector(config: ConnectorConfig, deps: ConnectorDeps = {}): Promise<RunningConnector> {
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
+  const fetchFn: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
+  const logger = (deps.logger ?? createLogger(config.logLevel)).child({ agentId: config.agentId });
+  const signer = await resolveSigner(config, deps);
+
+  const store = Store.open(config.dataDir, {
+    inboxMaxItems: config.inboxMaxItems,
+    outboxMaxItems: config.outboxMaxItems,
+    dedupWindowMs: config.dedupWindowSeconds * 1000,
+  });
+  const startedAt = clock.now();
+  store.outbox.recover(startedAt);
+  store.prune(startedAt);
+  store.markOffline(startedAt);
+  const connectorId = store.connectorId(config.connectorId);
+
+  let link: RelayLink | undefined;
+  const inbound = new InboundWorker({
+    store,
+    clock,
+    random,
+    fetch: fetchFn,
+    logger,
+    hook: {
+      messageUrl: config.hookUrl,
+      receiptUrl: config.receiptHookUrl,
+      token: config.hookToken,
+      timeoutMs: config.hookTimeoutMs,
+    },
+    maxAttempts: config.hookMaxAttempts,
+    backoffBaseMs: config.hookBackoffBaseMs,
+    backoffMaxMs: config.hookBackoffMaxMs,
+    breakerFailures: config.hookBreakerFailures,
+    breakerOpenMs: config.hookBreakerOpenMs,
+    concurrency: config.hookConcurrency,
+    sendReport: (frame) => link?.send(frame) ?? false,
+  });
+  const firstRelayUrl = config.relayUrls[0] as string;
+  const outbound = new OutboundWorker({
+    store,
+    clock,
+    random,
+    fetch: fetchFn,
+    signer,
+    logger,
+    agentId: config.agentId,
+    homeRelayUrl: () => link?.connectedRelayUrl() ?? firstRelayUrl,
+    defaultTtlSeconds: config.defaultTtlSeconds,
+    timeoutMs: config.relayTimeoutMs,
+    backoffBaseMs: config.outboxBackoffBaseMs,
+    backoffMaxMs: config.outboxBackoffMaxMs,
+    breakerFailures: config.outboxBreakerFailures,
+    breakerOpenMs: config.outboxBreakerOpenMs,
+    concurrency: config.outboxConcurrency,
+    onLocalReceipt: () => inbound.wake(),
+  });
+  const relayLink = new RelayLink({
+    agentId: config.agentId,
+    relayUrls: config.relayUrls,
+    connectorId,
+    takeover: config.takeover,
+    signer,
+    clock,
+    random,
+    logger,
+    timing: config,
+    resumeState: () => store.resumeState(),
+    onDeliver: (items) => {
+      const result = store.storeInbound(items, clock.now());
+      for (const item of result.stored) {
+        if (item.kind === "message") {
+          logger.info(
+            { event: "inbound_stored", correlationId: item.correlationId, messageId: item.id, from: item.from },
+            "message stored in the inbox",
+          );
+        } else {
+          const { receipt } = item;
+          logger.info(
+            {
+              event: "receipt_received",
+              correlationId: receipt.correlationId,
+              messageId: receipt.messageId,
+              status: receipt.status,
+            },
+            "receipt stored in the inbox",
+          );
+        }
+      }
+      if (result.duplicates.length > 0) {
+        logger.info({ event: "inbound_duplicate", ids: result.duplicates }, "already stored; acked again");
+      }
+      if (result.nackInboxFull.length > 0) {
+        logger.warn({ event: "inbox_full", count: result.nackInboxFull.length }, "inbox full; nacking");
+      }
+      if (result.stored.length > 0) queueMicrotask(() => inbound.wake());
+      return result;
+    },
+  });
+  link = relayLink;
+  relayLink.on("connected", (ack) => {
+    store.markOnline();
+    for (const expired of ack.expired) {
+      logger.warn(
+        { event: "expired_while_offline", messageId: expired.id, correlationId: expired.correlationId },
+        "a message for this agent expired at the relay while the connector was offline",
+      );
+    }
+    inbound.flushReports();
+    outbound.wake();
+  });
+  relayLink.on("disconnected", ({ wasConnected }) => {
+    if (wasConnected && store.isOpen) store.markOffline(clock.now());
+  });
+
+  let api: ApiServer;
+  try {
+    api = await startApi({
+      host: config.listen.host,
+      port: config.listen.port,
+      maxBodyBytes: config.apiMaxBodyBytes,
+      logger,
+      handlers: {
+        enqueue: (body) => outbound.enqueue(body),
+        outbound: (outboundId) => {
+          const record = store.outbox.get(outboundId);
+          if (!record) return undefined;
+          return {
+            outboundId: record.outboundId,
+            to: record.to,
+            toRelay: record.toRelay,
+            correlationId: record.correlationId,
+            idempotencyKey: record.idempotencyKey,
+            priority: PRIORITIES[record.priorityRank] ?? "normal",
+            state: record.state,
+            attempts: record.attempts,
+            messageId: record.messageId,
+            lastError: record.lastError,
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt,
+            expiresAt: record.expiresAt,
+            receipts: store.outbox.receiptsFor(record),
+            trace: store.outbox.traceFor(record),
+          };
+        },
+        status: () => buildStatus(config, connectorId, relayLink, inbound, outbound, store),
+        health: () => ({
+          status: relayLink.status().state === "credentials_rejected" ? "degraded" : "ok",
+          agentId: config.agentId,
+          link: relayLink.status().state,
+        }),
+        deadLetters: (limit) => store.inbox.listDeadLetters(limit),
+        replay: (ids) => {
+          const replayed = store.inbox.replayDeadLetters(ids, clock.now());
+          if (replayed.length > 0) inbound.wake();
+          logger.info({ event: "dead_letters_replayed", count: replayed.length }, "dead letters replayed");
+          return replayed;
+        },
+      },
+    });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+
+  let pruneTimer: TimerHandle | null = null;
+  const schedulePrune = () => {
+    pruneTimer = clock.setTimeout(() => {
+      if (!store.isOpen) return;
+      store.prune(clock.now());
+      schedulePrune();
+    }, deps.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS);
+  };
+  schedulePrune();
+
+  relayLink.start();
+  inbound.wake();
+  outbound.wake();
+  logger.info(
+    { event: "connector_started", connectorId, port: api.port, relayUrls: config.relayUrls },
+    "connector started",
+  );
+
+  let closing: Promise<void> | null = null;
+  return {
+    port: api.port,
+    connectorId,
+    link: relayLink,
+    store,
+    status: () => buildStatus(config, connectorId, relayLink, inbound, outbound, store),
+    close: () => {
+      closing ??= (async () => {
+        pruneTimer?.cancel();
+        await api.close();
+        await relayLink.stop();
+        await Promise.all([inbound.stop(config.shutdownGraceMs), outbound.stop(config.shutdownGraceMs)]);
+        store.markOffline(clock.now());
+        store.close();
+        logger.info({ event: "connector_stopped", connectorId }, "connector stopped");
+      })();
+      return closing;
+    },
+  };
+}

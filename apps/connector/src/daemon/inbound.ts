@@ -1,0 +1,189 @@
+import type { ProcessedFrame } from "@clawrelay/protocol";
+import type { Logger } from "pino";
+import { Breaker, type BreakerState, isBrokenCircuit } from "./breaker.js";
+import { type Clock, fullJitterDelay, type Random } from "./clock.js";
+import { buildHookRequest, type FetchLike, type HookResult, type HookTarget, postHook } from "./hook-client.js";
+import { Pump } from "./pump.js";
+import type { Store } from "./store.js";
+import type { InboxEntry } from "./store-inbox.js";
+
+export interface InboundOptions {
+  store: Store;
+  clock: Clock;
+  random: Random;
+  fetch: FetchLike;
+  logger: Logger;
+  hook: HookTarget;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  breakerFailures: number;
+  breakerOpenMs: number;
+  concurrency: number;
+  /** Send a `processed` frame on the live link; false when there is none (it stays queued). */
+  sendReport: (frame: ProcessedFrame) => boolean;
+}
+
+export interface InboundStatus {
+  breaker: BreakerState;
+  inFlight: number;
+  lastError: { reason: string; at: number } | null;
+}
+
+/** Carries a retryable hook answer through the breaker so it counts as a failure there. */
+class RetryableHookFailure extends Error {
+  constructor(readonly result: Extract<HookResult, { kind: "retry" }>) {
+    super(result.reason);
+    this.name = "RetryableHookFailure";
+  }
+}
+
+const REPORT_BATCH = 256;
+
+/**
+ * Delivers inbox items to the agent's hooks, one durable step at a time. It runs beside
+ * the socket handler and never blocks it: items keep arriving in the inbox while the
+ * hook is slow, failing, or behind an open breaker.
+ */
+export class InboundWorker {
+  private readonly breaker: Breaker;
+  private readonly pump: Pump<InboxEntry>;
+  private readonly shutdown = new AbortController();
+  private lastError: InboundStatus["lastError"] = null;
+
+  constructor(private readonly options: InboundOptions) {
+    this.breaker = new Breaker(
+      "hook",
+      {
+        failures: options.breakerFailures,
+        openMs: options.breakerOpenMs,
+        isFailure: (error) => error instanceof RetryableHookFailure,
+      },
+      (state) => {
+        options.logger.warn({ event: `hook_breaker_${state}` }, `hook breaker is ${state}`);
+        // A closed breaker means queued items can flow again right away.
+        if (state === "closed") queueMicrotask(() => this.wake());
+      },
+    );
+    this.pump = new Pump<InboxEntry>({
+      clock: options.clock,
+      concurrency: options.concurrency,
+      pick: (now, limit, busy) => (this.breaker.isShut() ? [] : options.store.inbox.due(now, limit, busy)),
+      nextWakeDelay: (now) => {
+        const dueAt = options.store.inbox.nextDueAt();
+        if (dueAt === null) return null;
+        return Math.max(dueAt - now, this.breaker.remainingOpenMs());
+      },
+      run: (entry) => this.deliver(entry),
+      onError: (error, entry) => {
+        options.logger.error(
+          { event: "hook_worker_error", messageId: entry.messageId, error: (error as Error).message },
+          "inbound worker step failed",
+        );
+        // Keep the item, but not in a tight loop: try it again after the longest backoff.
+        if (options.store.isOpen) options.store.inbox.defer(entry.id, options.clock.now() + options.backoffMaxMs);
+      },
+    });
+  }
+
+  wake(): void {
+    this.pump.wake();
+  }
+
+  status(): InboundStatus {
+    return { breaker: this.breaker.state(), inFlight: this.pump.inFlight, lastError: this.lastError };
+  }
+
+  /** Send queued `processed` frames while the link takes them. */
+  flushReports(): void {
+    const { store, sendReport } = this.options;
+    if (!store.isOpen) return;
+    for (const report of store.inbox.pendingReports(REPORT_BATCH)) {
+      const frame: ProcessedFrame = {
+        type: "processed",
+        id: report.id,
+        outcome: report.outcome,
+        ...(report.reason !== null ? { reason: report.reason } : {}),
+      };
+      if (!sendReport(frame)) return;
+      store.inbox.reportSent(report.id);
+    }
+  }
+
+  /** Start nothing new; give calls in flight `graceMs` to finish, then abort them (the items stay pending). */
+  async stop(graceMs: number): Promise<void> {
+    const drained = this.pump.stop();
+    const timer = setTimeout(() => this.shutdown.abort(), graceMs);
+    await drained;
+    clearTimeout(timer);
+  }
+
+  private async deliver(entry: InboxEntry): Promise<void> {
+    const { store, clock, logger } = this.options;
+    const attempt = entry.attempts + 1;
+    const context = { correlationId: entry.correlationId, messageId: entry.messageId, kind: entry.kind, attempt };
+    if (!entry.item) {
+      store.inbox.deadLetter(entry, attempt, "stored item is unreadable", "failed", clock.now());
+      logger.error({ event: "hook_dead_lettered", ...context, reason: "unreadable" }, "unreadable inbox item");
+      this.flushReports();
+      return;
+    }
+    const request = buildHookRequest(entry.item, this.options.hook);
+    let result: HookResult;
+    try {
+      result = await this.breaker.execute(async () => {
+        const answer = await postHook(
+          this.options.fetch,
+          request,
+          this.options.hook.timeoutMs,
+          () => clock.now(),
+          this.shutdown.signal,
+        );
+        if (answer.kind === "retry") throw new RetryableHookFailure(answer);
+        return answer;
+      });
+    } catch (error) {
+      if (isBrokenCircuit(error)) {
+        store.inbox.defer(entry.id, clock.now() + Math.max(this.breaker.remainingOpenMs(), 1));
+        return;
+      }
+      if (!(error instanceof RetryableHookFailure)) throw error;
+      result = error.result;
+    }
+    // Aborted by shutdown: the outcome is unknown, so nothing is recorded and the item is tried again later.
+    if (!store.isOpen || this.shutdown.signal.aborted) return;
+    const now = clock.now();
+    if (result.kind !== "delivered") this.lastError = { reason: result.reason, at: now };
+    switch (result.kind) {
+      case "delivered":
+        store.inbox.markDelivered(entry, attempt, now);
+        logger.info({ event: "hook_delivered", ...context, status: result.status }, "delivered to the agent");
+        break;
+      case "rejected":
+        store.inbox.deadLetter(entry, attempt, result.reason, "failed", now);
+        logger.warn({ event: "hook_rejected", ...context, status: result.status }, "the agent hook refused the item");
+        break;
+      case "retry":
+        if (attempt >= this.options.maxAttempts) {
+          store.inbox.deadLetter(entry, attempt, `retries exhausted: ${result.reason}`, "dead_lettered", now);
+          logger.warn({ event: "hook_dead_lettered", ...context, reason: result.reason }, "hook retries exhausted");
+        } else {
+          const backoff = fullJitterDelay(
+            attempt - 1,
+            this.options.backoffBaseMs,
+            this.options.backoffMaxMs,
+            this.options.random,
+          );
+          // A hook's Retry-After is honoured up to an hour, so a typo there cannot park an item for days.
+          const delay = result.retryAfterMs !== undefined ? Math.min(result.retryAfterMs, 3_600_000) : backoff;
+          store.inbox.reschedule(entry, attempt, now + delay, result.reason, now);
+          logger.warn(
+            { event: "hook_retry", ...context, reason: result.reason, delayMs: delay },
+            "hook will be retried",
+          );
+        }
+        break;
+    }
+    this.flushReports();
+  }
+}

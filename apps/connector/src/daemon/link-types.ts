@@ -1,0 +1,66 @@
+import type { DeliverItem, ReconnectAckFrame, RelayFrame } from "@clawrelay/protocol";
+import type { Logger } from "pino";
+import type { Clock, Random } from "./clock.js";
+import type { Signer } from "./signer.js";
+import type { ResumeState } from "./store.js";
+
+export type LinkState =
+  | "idle"
+  | "connecting"
+  | "handshaking"
+  | "connected"
+  | "backoff"
+  | "credentials_rejected"
+  | "closed";
+export type Role = "active" | "standby";
+
+export interface LinkTiming {
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  reconnectResetAfterMs: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export interface DeliverOutcome {
+  ack: readonly string[];
+  nackInboxFull: readonly string[];
+}
+
+export interface LinkOptions {
+  agentId: string;
+  relayUrls: readonly string[];
+  connectorId: string;
+  takeover: boolean;
+  signer: Signer;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  timing: LinkTiming;
+  resumeState: () => ResumeState;
+  /** Must commit the items before returning; throwing means nothing was stored and nothing is acked. */
+  onDeliver: (items: DeliverItem[]) => DeliverOutcome;
+}
+
+export interface LinkStatus {
+  state: LinkState;
+  role: Role | null;
+  relayUrl: string | null;
+  sessionId: string | null;
+  connectedSince: number | null;
+  reconnectAttempt: number;
+  lastError: string | null;
+}
+
+export type LinkEvents = {
+  state: [LinkState];
+  role: [Role, string];
+  connected: [ReconnectAckFrame];
+  disconnected: [{ code: number; reason: string; wasConnected: boolean }];
+  reconnect_scheduled: [{ delayMs: number; relayUrl: string; attempt: number }];
+  attempt: [{ relayUrl: string }];
+  pong: [];
+  frame: [RelayFrame];
+  stopped: [{ reason: string }];
+};

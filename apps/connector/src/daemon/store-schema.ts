@@ -1,0 +1,116 @@
+import type Database from "better-sqlite3";
+
+/**
+ * Versioned migrations, applied in order and tracked in SQLite's `user_version`.
+ * Append only: never edit a shipped step, add the next one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+
+  CREATE TABLE inbox (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('message', 'receipt')),
+    correlation_id TEXT,
+    message_id TEXT,
+    priority_rank INTEGER NOT NULL,
+    json TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    last_error TEXT
+  ) STRICT;
+  CREATE INDEX inbox_due ON inbox (state, next_attempt_at);
+  CREATE INDEX inbox_order ON inbox (state, priority_rank);
+  CREATE INDEX inbox_finished ON inbox (state, finished_at);
+
+  CREATE TABLE seen (id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) STRICT;
+  CREATE INDEX seen_by_time ON seen (seen_at);
+
+  CREATE TABLE pending_reports (
+    id TEXT PRIMARY KEY,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE outbox (
+    outbound_id TEXT PRIMARY KEY,
+    to_agent TEXT NOT NULL,
+    to_relay TEXT,
+    body TEXT NOT NULL,
+    priority_rank INTEGER NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    message_id TEXT,
+    last_error TEXT
+  ) STRICT;
+  CREATE UNIQUE INDEX outbox_idempotency ON outbox (to_agent, idempotency_key);
+  CREATE INDEX outbox_due ON outbox (state, priority_rank, outbound_id);
+  CREATE INDEX outbox_message ON outbox (message_id);
+
+  CREATE TABLE dead_letters (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    correlation_id TEXT,
+    message_id TEXT,
+    priority_rank INTEGER NOT NULL,
+    json TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    dead_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX dead_letters_by_time ON dead_letters (dead_at);
+
+  CREATE TABLE receipts (
+    receipt_id TEXT PRIMARY KEY,
+    outbound_id TEXT,
+    message_id TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    json TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    stored_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX receipts_by_outbound ON receipts (outbound_id);
+  CREATE INDEX receipts_by_message ON receipts (message_id);
+  CREATE INDEX receipts_by_time ON receipts (stored_at);
+
+  CREATE TABLE trace (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    correlation_id TEXT,
+    message_id TEXT,
+    hop TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    detail TEXT
+  ) STRICT;
+  CREATE INDEX trace_by_correlation ON trace (correlation_id);
+  CREATE INDEX trace_by_message ON trace (message_id);
+  CREATE INDEX trace_by_time ON trace (at);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`store schema version ${current} is newer than this connector (${MIGRATIONS.length})`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    const step = MIGRATIONS[version] as string;
+    db.transaction(() => {
+      db.exec(step);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

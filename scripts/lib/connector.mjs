@@ -1,0 +1,152 @@
+// A real connector daemon process (`clawrelay connector start`) and its loopback API.
+// Used by the demo, the end-to-end tests, the chaos harness and the benchmarks.
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { CLI } from "./relay.mjs";
+
+/** A free loopback port (the OS picks it; closed again before use). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitUntil(check, timeoutMs, what, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export class ConnectorProcess {
+  logs = [];
+  port = 0;
+  onLog = null;
+  #child = null;
+
+  /** options: agentId, identityDir, relayUrls, hookUrl, dataDir, connectorId?, takeover?, port?, extra? */
+  constructor(options) {
+    this.options = options;
+    mkdirSync(options.dataDir, { recursive: true });
+    this.configPath = join(options.dataDir, "connector.json");
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid() {
+    return this.#child?.pid;
+  }
+
+  get running() {
+    return this.#child !== null && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  async start() {
+    this.port = this.options.port ?? (this.port || (await freePort()));
+    const config = {
+      agentId: this.options.agentId,
+      identityDir: this.options.identityDir,
+      relayUrls: this.options.relayUrls,
+      dataDir: this.options.dataDir,
+      listen: { host: "127.0.0.1", port: this.port },
+      hookUrl: this.options.hookUrl,
+      takeover: this.options.takeover ?? false,
+      ...(this.options.connectorId ? { connectorId: this.options.connectorId } : {}),
+      logLevel: "info",
+      ...this.options.extra,
+    };
+    writeFileSync(this.configPath, JSON.stringify(config, null, 2));
+    const child = spawn(process.execPath, [CLI, "connector", "start", "--config", this.configPath], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.#child = child;
+    let partial = "";
+    const collect = (chunk) => {
+      const lines = (partial + chunk.toString("utf8")).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line) continue;
+        this.logs.push(line);
+        this.onLog?.(line);
+      }
+      if (this.logs.length > 5000) this.logs.splice(0, this.logs.length - 5000);
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    await waitUntil(
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`connector exited (${child.exitCode}): ${this.logs.slice(-5).join("\n")}`);
+        try {
+          return (await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      `connector ${this.options.agentId} healthz`,
+    );
+    return this;
+  }
+
+  /** Parsed JSON log lines with a given `event`. */
+  events(event) {
+    return this.logs.flatMap((line) => {
+      try {
+        const parsed = JSON.parse(line);
+        return parsed.event === event ? [parsed] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async api(method, path, body) {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: body !== undefined ? { "content-type": "application/json" } : {},
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, json: await res.json() };
+  }
+
+  send(to, payload, extra = {}) {
+    return this.api("POST", "/v1/outbound", { to, payload, ...extra });
+  }
+
+  status() {
+    return this.api("GET", "/v1/status");
+  }
+
+  /** Graceful stop (SIGTERM): finish writes, close 1000, exit 0. */
+  stop() {
+    return this.signal("SIGTERM");
+  }
+
+  kill() {
+    return this.signal("SIGKILL");
+  }
+
+  async signal(signal) {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill(signal);
+    if (signal === "SIGSTOP" || signal === "SIGCONT") return null;
+    const code = await exited;
+    this.#child = null;
+    return code;
+  }
+}

@@ -1,0 +1,30 @@
+import type { IncomingHttpHeaders } from "node:http";
+export interface HookCall {
+  at: number;
+  body: {
+    type: string;
+    item?: {
+      id: string;
+      kind: string;
+      correlationId?: string;
+      from?: string;
+      payload?: unknown;
+      priority?: string;
+      seq?: number;
+    };
+    receipt?: Record<string, unknown> & { status?: string; correlationId?: string; messageId?: string };
+  };
+  headers: IncomingHttpHeaders;
+}
+export type HookMode = "ok" | "fail" | "hang";
+export class StandInHook {
+  calls: HookCall[];
+  mode: HookMode;
+  url: string;
+  onCall: ((call: HookCall) => void) | null;
+  start(): Promise<this>;
+  messages(): HookCall[];
+  receipts(): HookCall[];
+  waitFor(predicate: (hook: StandInHook) => boolean, timeoutMs?: number, what?: string): Promise<void>;
+  close(): Promise<void>;
+}
