@@ -54,6 +54,7 @@ for (const id of ["alice", "bob"]) {
   connectors[id].onLog = (line) => {
     try {
       const entry = JSON.parse(line);
+      if (process.env.DEMO_DEBUG && /link|close|heartbeat|error/.test(entry.event)) say(`[${id}] ${line}`);
       if (entry.event === "link_connected") {
         say(
           color(

@@ -3,12 +3,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectorProcess, waitUntil } from "../../../scripts/lib/connector.mjs";
-import { StandInHook } from "../../../scripts/lib/hook.mjs";
+import { type HookCall, StandInHook } from "../../../scripts/lib/hook.mjs";
 import { LocalRelay } from "../../../scripts/lib/relay.mjs";
 
 // Real `wrangler dev`, real connector processes, real SQLite and sockets; only the agents'
 // webhooks are stand-ins. One relay for the file; each test uses its own agents.
 let relay: LocalRelay;
+/** The `n` a test put in a message payload; a call without one fails the test loudly. */
+function payloadN(call: HookCall): number {
+  const payload = call.body.item?.payload;
+  const n = typeof payload === "object" && payload !== null ? (payload as { n?: unknown }).n : undefined;
+  if (typeof n !== "number") throw new Error(`hook call without a numbered payload: ${JSON.stringify(call.body)}`);
+  return n;
+}
+
 const cleanup: (() => Promise<unknown>)[] = [];
 const scratch = mkdtempSync(join(tmpdir(), "clawrelay-e2e-data-"));
 let serial = 0;
@@ -93,7 +101,7 @@ describe("connector ↔ relay, end to end", () => {
     expect(connected).toMatchObject({ queuedCount: 7, lanes: { critical: 2, normal: 3, low: 2 }, expiredCount: 0 });
     const order = bob.hook.messages().map((c) => c.body.item?.priority);
     expect(order).toEqual(["critical", "critical", "normal", "normal", "normal", "low", "low"]);
-    const ns = bob.hook.messages().map((c) => (c.body.item?.payload as { n: number }).n);
+    const ns = bob.hook.messages().map(payloadN);
     expect(ns).toEqual([2, 5, 1, 4, 6, 0, 3]);
   });
 
@@ -107,8 +115,8 @@ describe("connector ↔ relay, end to end", () => {
     await new Promise((r) => setTimeout(r, 1500));
     const ns = bob.hook
       .messages()
-      .map((c) => (c.body.item?.payload as { n: number }).n)
-      .sort();
+      .map(payloadN)
+      .sort((a, b) => a - b);
     expect(ns).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -137,7 +145,7 @@ describe("connector ↔ relay, end to end", () => {
     expect(bob.hook.messages()).toHaveLength(0);
     bob.hook.mode = "ok";
     await bob.hook.waitFor((h) => h.messages().length >= 6, 60_000, "all six after recovery");
-    const ns = new Set(bob.hook.messages().map((c) => (c.body.item?.payload as { n: number }).n));
+    const ns = new Set(bob.hook.messages().map(payloadN));
     expect(ns.size).toBe(6);
   });
 

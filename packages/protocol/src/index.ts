@@ -4,5 +4,5 @@ export * from "./errors.js";
 export * from "./frames.js";
 export * from "./headers.js";
 export * from "./ids.js";
-export * from "./receipts.js";
 export * from "./metrics.js";
+export * from "./receipts.js";

@@ -5,7 +5,8 @@ import { z } from "zod";
  * everything above). Fixed bounds make histograms from many sessions and hours add up exactly.
  */
 export const LATENCY_BUCKETS_MS = [
-  1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000,
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000,
+  21_600_000, 86_400_000,
 ] as const;
 /** Number of buckets, counting the overflow bucket. */
 export const HISTOGRAM_SIZE = LATENCY_BUCKETS_MS.length + 1;
@@ -94,7 +95,14 @@ export const sessionSummarySchema = z.object({
   hours: z.array(hourSummarySchema),
   /** Recent failures (expired, shed, dead-lettered, failed), newest first, at most 20. */
   recentFailures: z.array(
-    z.object({ messageId: z.string(), correlationId: z.string(), from: z.string(), status: z.string(), at: z.number(), reason: z.string().nullable() }),
+    z.object({
+      messageId: z.string(),
+      correlationId: z.string(),
+      from: z.string(),
+      status: z.string(),
+      at: z.number(),
+      reason: z.string().nullable(),
+    }),
   ),
 });
 export type SessionSummary = z.infer<typeof sessionSummarySchema>;

@@ -12,7 +12,7 @@ const program = new Command("clawrelay")
   .exitOverride();
 
 const home = () => resolveHome(program.opts<{ home?: string }>().home);
-registerIdentityCommands(program, home);
+registerIdentityCommands(program);
 registerRequestCommand(program, home);
 registerConnectorCommands(program);
 

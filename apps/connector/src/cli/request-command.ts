@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { signRequest } from "@clawrelay/signing";
 import type { Command } from "commander";
 import { CliError } from "./errors.js";
-import { agentDir, assertTokenFresh, loadAgentIdentity } from "./identity-files.js";
+import { assertTokenUnexpired, loadAgentIdentity, resolveAgentRef } from "./identity-files.js";
 
 async function bodyFrom(data: string | undefined): Promise<string | null> {
   if (data === undefined) return null;
@@ -45,9 +45,9 @@ export function registerRequestCommand(program: Command, home: () => string): vo
           timeout: string;
         },
       ) => {
-        const dir = existsSync(resolve(opts.agent)) ? resolve(opts.agent) : agentDir(home(), opts.agent);
+        const dir = existsSync(resolve(opts.agent)) ? resolve(opts.agent) : resolveAgentRef(home(), opts.agent);
         const identity = await loadAgentIdentity(dir);
-        assertTokenFresh(identity);
+        assertTokenUnexpired(identity, Math.floor(Date.now() / 1000));
         let target: URL;
         try {
           target = new URL(url);
