@@ -1,10 +1,13 @@
 import { RelayError } from "@clawrelay/protocol";
 import { Hono } from "hono";
 import { relayConfig } from "./config.js";
+import { dashboardRoutes } from "./dashboard/routes.js";
 import { errorResponse, onError } from "./errors.js";
+import { markIsolateStart } from "./metrics/uptime.js";
 import { correlationId } from "./middleware/correlation.js";
 import { adminRoutes } from "./routes/admin.js";
 import { agentRoutes } from "./routes/agents.js";
+import { operatorRoutes } from "./routes/operator.js";
 import { receiptRoutes } from "./routes/receipts.js";
 import type { AppEnv } from "./types.js";
 import { VERSION } from "./version.js";
@@ -21,11 +24,20 @@ const ROUTE_METHODS: [string, string[]][] = [
   ["/v1/admin/agents/:id", ["PUT"]],
   ["/v1/receipts", ["POST"]],
   ["/.well-known/clawrelay/jwks.json", ["GET"]],
+  ["/v1/status", ["GET"]],
+  ["/v1/metrics", ["GET"]],
+  ["/dashboard", ["GET"]],
+  ["/dashboard/trace", ["GET"]],
+  ["/dashboard/login", ["POST"]],
+  ["/dashboard/logout", ["POST"]],
+  ["/dashboard/api/overview", ["GET"]],
+  ["/dashboard/api/messages/:agent/:messageId", ["GET"]],
 ];
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(correlationId());
+  app.use(markIsolateStart());
   app.use(async function loadConfig(c, next) {
     c.set("config", relayConfig(c.env));
     await next();
@@ -34,6 +46,8 @@ export function createApp(): Hono<AppEnv> {
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
   app.route("/v1/agents", agentRoutes());
   app.route("/v1", adminRoutes());
+  app.route("/v1", operatorRoutes());
+  app.route("/dashboard", dashboardRoutes());
   app.route("/", receiptRoutes());
 
   // A known path with another method: 405 with Allow, in the JSON error shape.

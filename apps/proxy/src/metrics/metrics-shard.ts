@@ -1,10 +1,93 @@
 import { DurableObject } from "cloudflare:workers";
-import type { SessionSummary } from "@clawrelay/protocol";
+import { METRICS_RETENTION_MS, type SessionSummary, sessionSummarySchema } from "@clawrelay/protocol";
+import { migrate, Sql } from "../session/sql.js";
+import { rollupShard, type ShardRollup } from "./aggregate.js";
+import { type AgentDigest, addTotals, digestSummary, emptyTotals, type Totals } from "./digest.js";
+
+const MIGRATIONS = [
+  `CREATE TABLE agents (
+     agent_id TEXT PRIMARY KEY,
+     at INTEGER NOT NULL,
+     json TEXT NOT NULL,
+     digest TEXT NOT NULL
+   );
+   CREATE INDEX agents_at ON agents (at);
+   CREATE TABLE retired (id INTEGER PRIMARY KEY CHECK (id = 0), totals TEXT NOT NULL);`,
+] as const;
+
+/** Agents silent this long leave the shard (their monotonic totals stay, in `retired`). */
+export const SHARD_AGENT_RETENTION_MS = METRICS_RETENTION_MS;
 
 /**
- * One shard of the operator aggregate: the latest summary of each session that hashes here.
- * Sessions report at most every 10 s; nothing on a message's path touches a shard.
+ * One shard of the operator aggregate: the latest summary of each session that hashes here
+ * (`shard-${metricsShardOf(agentId)}`). Sessions report at most every 10 s; nothing on a
+ * message's path touches a shard. A report costs one indexed read and one row write.
  */
 export class MetricsShard extends DurableObject<Env> {
-  async report(_summary: SessionSummary): Promise<void> {}
+  private readonly sql: Sql;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = new Sql(ctx.storage.sql);
+    ctx.blockConcurrencyWhile(async () => migrate(this.sql, MIGRATIONS));
+  }
+
+  /** Keeps the latest summary of the session; an older one arriving late is ignored. */
+  async report(summary: SessionSummary): Promise<void> {
+    const parsed = sessionSummarySchema.safeParse(summary);
+    if (!parsed.success) throw new Error(`invalid session summary: ${parsed.error.issues[0]?.message ?? "unknown"}`);
+    const fresh = parsed.data;
+    const previous = this.sql.one<{ at: number; digest: string }>(
+      "SELECT at, digest FROM agents WHERE agent_id = ?",
+      fresh.agentId,
+    );
+    if (previous && previous.at > fresh.at) return;
+    const digest = digestSummary(fresh, previous ? (JSON.parse(previous.digest) as AgentDigest) : null);
+    this.sql.run(
+      `INSERT INTO agents (agent_id, at, json, digest) VALUES (?, ?, ?, ?)
+       ON CONFLICT (agent_id) DO UPDATE SET at = excluded.at, json = excluded.json, digest = excluded.digest`,
+      fresh.agentId,
+      fresh.at,
+      JSON.stringify(fresh),
+      JSON.stringify(digest),
+    );
+  }
+
+  /** Every summary held here, newest report per agent (for inspection; the views use `rollup`). */
+  async read(now: number = Date.now()): Promise<SessionSummary[]> {
+    this.prune(now);
+    return this.sql
+      .all<{ json: string }>("SELECT json FROM agents ORDER BY agent_id")
+      .map((row) => JSON.parse(row.json) as SessionSummary);
+  }
+
+  /** This shard's partial aggregate; per-agent rows only when asked (dashboard, Prometheus). */
+  async rollup(now: number = Date.now(), includeAgents = false): Promise<ShardRollup> {
+    this.prune(now);
+    const digests = this.sql
+      .all<{ digest: string }>("SELECT digest FROM agents")
+      .map((row) => JSON.parse(row.digest) as AgentDigest);
+    return rollupShard(digests, this.retired(), now, includeAgents);
+  }
+
+  private retired(): Totals {
+    const row = this.sql.one<{ totals: string }>("SELECT totals FROM retired WHERE id = 0");
+    return row ? (JSON.parse(row.totals) as Totals) : emptyTotals();
+  }
+
+  /** Drops agents not heard from for 48 h, folding their totals into `retired` so counters never go back. */
+  private prune(now: number): void {
+    const stale = this.sql.all<{ digest: string }>(
+      "SELECT digest FROM agents WHERE at < ?",
+      now - SHARD_AGENT_RETENTION_MS,
+    );
+    if (stale.length === 0) return;
+    const retired = this.retired();
+    for (const row of stale) addTotals(retired, (JSON.parse(row.digest) as AgentDigest).cumulative);
+    this.sql.run(
+      "INSERT INTO retired (id, totals) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET totals = excluded.totals",
+      JSON.stringify(retired),
+    );
+    this.sql.run("DELETE FROM agents WHERE at < ?", now - SHARD_AGENT_RETENTION_MS);
+  }
 }

@@ -1,0 +1,46 @@
+import { METRICS_SHARDS } from "@clawrelay/protocol";
+import { Hono } from "hono";
+import { requireAdmin } from "../auth/admin.js";
+import { buildStatus } from "../metrics/aggregate.js";
+import { readOperatorView } from "../metrics/fanout.js";
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../metrics/prometheus.js";
+import { isolateUptimeSeconds } from "../metrics/uptime.js";
+import type { AppEnv } from "../types.js";
+import { VERSION } from "../version.js";
+
+/**
+ * The admin views over every agent. Both read the metrics shards (one RPC each, in parallel),
+ * never a relay session: a scrape costs 16 small reads whatever the number of agents.
+ */
+export function operatorRoutes(): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  const admin = requireAdmin();
+
+  routes.get("/status", admin, async (c) => {
+    const now = Date.now();
+    const view = await readOperatorView(c.env, { now, includeAgents: false, correlationId: c.get("correlationId") });
+    return c.json(
+      buildStatus(view.merged, {
+        version: VERSION,
+        uptimeSeconds: isolateUptimeSeconds(c.get("receivedAt")),
+        now,
+        shards: { total: METRICS_SHARDS, failed: view.failed },
+      }),
+    );
+  });
+
+  routes.get("/metrics", admin, async (c) => {
+    const now = Date.now();
+    const view = await readOperatorView(c.env, { now, includeAgents: true, correlationId: c.get("correlationId") });
+    const text = renderPrometheus(view.merged, {
+      version: VERSION,
+      uptimeSeconds: isolateUptimeSeconds(c.get("receivedAt")),
+      now,
+      shards: METRICS_SHARDS,
+      failed: view.failed,
+    });
+    return c.body(text, 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
+  });
+
+  return routes;
+}
