@@ -5,6 +5,7 @@ import { dashboardRoutes } from "./dashboard/routes.js";
 import { errorResponse, onError } from "./errors.js";
 import { markIsolateStart } from "./metrics/uptime.js";
 import { correlationId } from "./middleware/correlation.js";
+import { requestLog } from "./middleware/request-log.js";
 import { adminRoutes } from "./routes/admin.js";
 import { agentRoutes } from "./routes/agents.js";
 import { operatorRoutes } from "./routes/operator.js";
@@ -38,6 +39,7 @@ export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(correlationId());
   app.use(markIsolateStart());
+  app.use(requestLog());
   app.use(async function loadConfig(c, next) {
     c.set("config", relayConfig(c.env));
     await next();
