@@ -76,9 +76,11 @@ export const agentMetadataSchema = z.object({
   relay: z.string().refine(isHttpOrigin, "must be an http(s) origin"),
   iss: z.string().min(1),
   audience: z.string().min(1),
-  jti: z.string().min(1),
+  // Copies of the token's claims for people reading the directory; the token is authoritative,
+  // and identities made before these were written still load.
+  jti: z.string().min(1).optional(),
   iat: z.number().int().nonnegative().optional(),
-  exp: z.number().int().nonnegative(),
+  exp: z.number().int().nonnegative().optional(),
 });
 export type AgentMetadata = z.infer<typeof agentMetadataSchema>;
 
