@@ -25,6 +25,8 @@ export interface RunningRelay {
   exited: Promise<{ code: number | null; signal: string | null }>;
   kill(signal?: NodeJS.Signals): void;
   stop(): Promise<void>;
+  /** Resolves once no process of the wrangler/workerd group is left (rejects after timeoutMs, default 10 s). */
+  groupGone(timeoutMs?: number): Promise<void>;
 }
 export function startRelay(options: {
   home: string;
@@ -33,6 +35,8 @@ export function startRelay(options: {
   logLevel?: string;
   stdio?: "pipe" | "inherit";
   onOutput?: (text: string) => void;
+  /** The worker's V8 inspector (CPU profiles); 0 (default) lets the OS pick. */
+  inspectorPort?: number;
 }): Promise<RunningRelay>;
 export class LocalRelay {
   static start(options?: {
@@ -42,7 +46,12 @@ export class LocalRelay {
     iss?: string;
     logLevel?: string;
     trustedRelays?: unknown[];
+    /** More trusted registries, `{ "<iss>": <JWKS> }`, beside this relay's own dev registry. */
+    extraRegistries?: Record<string, unknown>;
+    /** The worker's V8 inspector port (CPU profiles); 0 (default) lets the OS pick. */
+    inspectorPort?: number;
   }): Promise<LocalRelay>;
+  inspectorPort: number;
   readonly home: string;
   readonly port: number;
   vars: RelayVars;

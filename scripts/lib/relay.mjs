@@ -97,7 +97,7 @@ export async function waitForHealth(url, timeoutMs = 60_000) {
  * Start `wrangler dev` for this repo's Worker on 127.0.0.1:`port`, state persisted under
  * `home/state`, vars from `home/dev.env`. Resolves once /healthz answers.
  */
-export async function startRelay({ home, port, vars, logLevel = "warn", stdio = "pipe", onOutput }) {
+export async function startRelay({ home, port, vars, logLevel = "warn", stdio = "pipe", onOutput, inspectorPort = 0 }) {
   envFile(join(home, "dev.env"), vars);
   const args = [
     "dev",
@@ -108,7 +108,7 @@ export async function startRelay({ home, port, vars, logLevel = "warn", stdio = 
     "--port",
     String(port),
     "--inspector-port",
-    "0",
+    String(inspectorPort),
     "--persist-to",
     join(home, "state"),
     "--env-file",
@@ -151,8 +151,30 @@ export async function startRelay({ home, port, vars, logLevel = "warn", stdio = 
       const timer = setTimeout(() => this.kill("SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
+      await this.groupGone();
+    },
+    /**
+     * Resolves once no process of the group is left: wrangler can exit before its workerd
+     * children, which would still hold the port and the state a restart needs.
+     */
+    async groupGone(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (groupAlive(child.pid)) {
+        if (Date.now() > deadline)
+          throw new Error(`relay process group ${child.pid} still alive after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
   };
+}
+
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
 }
 
 /**
@@ -170,7 +192,16 @@ export class LocalRelay {
     this.vars = vars;
   }
 
-  static async start({ home, port, extraVars = {}, iss, logLevel = "warn", trustedRelays } = {}) {
+  static async start({
+    home,
+    port,
+    extraVars = {},
+    iss,
+    logLevel = "warn",
+    trustedRelays,
+    extraRegistries,
+    inspectorPort,
+  } = {}) {
     const { mkdtempSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { freePort } = await import("./connector.mjs");
@@ -181,9 +212,11 @@ export class LocalRelay {
       origin: `http://127.0.0.1:${chosen}`,
       ...(iss ? { iss } : {}),
       ...(trustedRelays ? { trustedRelays } : {}),
+      ...(extraRegistries ? { extraRegistries } : {}),
     });
     const relay = new LocalRelay(dir, chosen, { ...vars, ...extraVars });
     relay.logLevel = logLevel;
+    relay.inspectorPort = inspectorPort ?? 0;
     await relay.restart();
     return relay;
   }
@@ -207,6 +240,7 @@ export class LocalRelay {
       port: this.port,
       vars: this.vars,
       logLevel: this.logLevel ?? "warn",
+      inspectorPort: this.inspectorPort ?? 0,
       onOutput: (text) => {
         this.output.push(text);
         if (this.output.length > 500) this.output.shift();
@@ -219,6 +253,7 @@ export class LocalRelay {
     if (!this.#running) return;
     this.#running.kill("SIGKILL");
     await this.#running.exited;
+    await this.#running.groupGone();
     this.#running = null;
   }
 

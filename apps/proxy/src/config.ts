@@ -1,4 +1,4 @@
-import { RELAY_DEFAULTS } from "@clawrelay/protocol";
+import { PROTOCOL_LIMITS, RELAY_DEFAULTS } from "@clawrelay/protocol";
 import { z } from "zod";
 
 /**
@@ -50,6 +50,11 @@ const configSchema = z.object({
   RELAY_STALE_AFTER_MS: int(1000, 3_600_000).default(RELAY_DEFAULTS.RELAY_STALE_AFTER_MS),
   RELAY_DELAYED_NOTICE_SECONDS: int(1, 604_800).default(RELAY_DEFAULTS.RELAY_DELAYED_NOTICE_SECONDS),
   RELAY_RECORD_RETENTION_SECONDS: int(60, 30 * 86_400).default(RELAY_DEFAULTS.RELAY_RECORD_RETENTION_SECONDS),
+  /** Receipts to other relays: first retry after twice this, doubling up to the max (PROTOCOL.md §7). */
+  RELAY_RECEIPT_RETRY_BASE_MS: int(10, 3_600_000).default(1_000),
+  RELAY_RECEIPT_RETRY_MAX_MS: int(100, 86_400_000).default(600_000),
+  /** How long a destination's breaker stays open before one attempt probes it. */
+  RELAY_RECEIPT_BREAKER_OPEN_MS: int(100, 3_600_000).default(PROTOCOL_LIMITS.breakerOpenMs),
   ADMIN_TOKEN: z.string().min(16).optional(),
   RELAY_SIGNING_JWK: z.string().optional(),
 });

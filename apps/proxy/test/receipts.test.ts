@@ -1,10 +1,12 @@
-import { exports } from "cloudflare:workers";
-import { type Ed25519PrivateJwk, signReceiptToken } from "@clawrelay/signing";
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { type Ed25519PrivateJwk, generateKeyPair, signReceiptToken } from "@clawrelay/signing";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app.js";
 import testKeys from "./fixtures/keys.json";
 import { errorCode, makeAgent, ORIGIN, RELAY_ORIGIN, signedCall } from "./support/agents.js";
 import { knownAgent, messageRecord, sendOk, statusOf, uniqueId } from "./support/session.js";
-import { advanceClock, connect, fireAlarm } from "./support/socket.js";
+import { advanceClock, connect, fireAlarm, sessionStub } from "./support/socket.js";
 
 const REMOTE = testKeys.remoteRelay.origin;
 
@@ -52,6 +54,23 @@ describe("receipts from other relays", () => {
       }),
     ]);
     expect(jwks.keys[0]).not.toHaveProperty("d");
+  });
+
+  it("keeps publishing retired keys (RELAY_RETIRED_JWKS) beside the current one, public parts only", async () => {
+    const retired = await generateKeyPair("relay-retired-1");
+    const retiredEnv = {
+      ...env,
+      // A private JWK pasted by mistake must not leak its `d`; the current kid is not listed twice.
+      RELAY_RETIRED_JWKS: JSON.stringify({
+        keys: [retired.privateJwk, { ...testKeys.relay.publicJwk, kid: testKeys.relay.privateJwk.kid }],
+      }),
+    } as Env;
+    const res = await createApp().fetch(new Request(`${ORIGIN}/.well-known/clawrelay/jwks.json`), retiredEnv);
+    expect(res.status).toBe(200);
+    const jwks = (await res.json()) as { keys: Record<string, unknown>[] };
+    expect(jwks.keys.map((k) => k.kid)).toEqual([testKeys.relay.privateJwk.kid, "relay-retired-1"]);
+    expect(jwks.keys[1]).toEqual({ ...retired.publicJwk, alg: "EdDSA", use: "sig" });
+    for (const key of jwks.keys) expect(key).not.toHaveProperty("d");
   });
 
   it("a valid receipt for an agent homed here reaches its connector; a replay is refused", async () => {
@@ -122,5 +141,31 @@ describe("receipts to other relays", () => {
       ((status as unknown as { receiptBreakers: { consecutiveFailures: number }[] }).receiptBreakers[0]
         ?.consecutiveFailures ?? 0) >= 5,
     ).toBe(true);
+  });
+});
+
+describe("the session alarm", () => {
+  it("is never armed at or before the session's now, so an alarm() re-arming for due work is not dropped", async () => {
+    // workerd deletes an alarm that alarm() re-arms for the very millisecond it runs in (seen
+    // under wrangler dev: a receipt retry chain stalled for good), so due work is armed for now + 1.
+    const bob = await knownAgent("bob");
+    const stub = sessionStub(bob.id);
+    const now = Date.now() + 60_000;
+    const { _for, ...receipt } = { ...receiptFor("ralice", "01JDUERETRY000000000000000"), recipient: bob.id };
+    await runInDurableObject(stub, (instance, state) => {
+      instance.clock = () => now;
+      state.storage.sql.exec(
+        `INSERT INTO receipt_outbox (receipt_id, destination, sender, body, attempts, next_attempt_at, give_up_at)
+         VALUES (?, ?, 'ralice', ?, 1, ?, ?)`,
+        receipt.receiptId,
+        REMOTE,
+        JSON.stringify(receipt),
+        now - 10,
+        now + 86_400_000,
+      );
+    });
+    await statusOf(bob);
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm).toBe(now + 1);
   });
 });

@@ -11,22 +11,25 @@ interface BreakerRecord {
  * hammered and does not slow receipts to others. Kept in storage: it must survive hibernation.
  */
 export class DestinationBreakers {
-  constructor(private readonly meta: Meta) {}
+  constructor(
+    private readonly meta: Meta,
+    private readonly openMs: number = PROTOCOL_LIMITS.breakerOpenMs,
+  ) {}
 
   private read(): Record<string, BreakerRecord> {
     return this.meta.getJson<Record<string, BreakerRecord>>("receipt_breakers") ?? {};
   }
 
-  /** May a receipt go to `destination` now? Open breakers let one attempt through after 30 s. */
+  /** May a receipt go to `destination` now? Open breakers let attempts through after `openMs` (30 s). */
   allows(destination: string, now: number): boolean {
     const record = this.read()[destination];
-    return !record?.openedAt || now - record.openedAt >= PROTOCOL_LIMITS.breakerOpenMs;
+    return !record?.openedAt || now - record.openedAt >= this.openMs;
   }
 
   /** When an open breaker next lets an attempt through. */
   retryAt(destination: string): number | null {
     const record = this.read()[destination];
-    return record?.openedAt ? record.openedAt + PROTOCOL_LIMITS.breakerOpenMs : null;
+    return record?.openedAt ? record.openedAt + this.openMs : null;
   }
 
   success(destination: string): void {
@@ -48,7 +51,7 @@ export class DestinationBreakers {
   status(now: number): { destination: string; state: "closed" | "open" | "half_open"; consecutiveFailures: number }[] {
     return Object.entries(this.read()).map(([destination, r]) => ({
       destination,
-      state: !r.openedAt ? "closed" : now - r.openedAt >= PROTOCOL_LIMITS.breakerOpenMs ? "half_open" : "open",
+      state: !r.openedAt ? "closed" : now - r.openedAt >= this.openMs ? "half_open" : "open",
       consecutiveFailures: r.failures,
     }));
   }

@@ -4,8 +4,6 @@ import type { SessionContext } from "./context.js";
 import type { DestinationBreakers } from "./destination-breakers.js";
 
 const FLUSH_BATCH = 32;
-const RETRY_BASE_MS = 1_000;
-const RETRY_MAX_MS = 10 * 60_000;
 
 interface OutboxRow extends Record<string, string | number | null> {
   receipt_id: string;
@@ -54,7 +52,7 @@ async function deliverOne(
   const receipt = receiptSchema.parse(JSON.parse(row.body));
   const remote = row.destination !== "local";
   if (remote && !breakers.allows(row.destination, now())) {
-    const retryAt = breakers.retryAt(row.destination) ?? now() + RETRY_BASE_MS;
+    const retryAt = breakers.retryAt(row.destination) ?? now() + s.config.RELAY_RECEIPT_RETRY_BASE_MS;
     s.sql.run("UPDATE receipt_outbox SET next_attempt_at = ? WHERE receipt_id = ?", retryAt, row.receipt_id);
     return;
   }
@@ -77,7 +75,10 @@ async function deliverOne(
       return;
     }
     const attempts = row.attempts + 1;
-    const next = Math.min(row.give_up_at, at + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(attempts, 20)));
+    const next = Math.min(
+      row.give_up_at,
+      at + receiptRetryDelay(attempts, s.config.RELAY_RECEIPT_RETRY_BASE_MS, s.config.RELAY_RECEIPT_RETRY_MAX_MS),
+    );
     s.sql.run(
       "UPDATE receipt_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE receipt_id = ?",
       attempts,
@@ -87,6 +88,11 @@ async function deliverOne(
     );
     log("warn", { event: "receipt_retry", ...fields, attempts });
   }
+}
+
+/** Delay before the next try after `attempts` failures: base × 2^attempts, at most `maxMs`. */
+export function receiptRetryDelay(attempts: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(attempts, 20));
 }
 
 export const RECEIPT_ITEM_TTL_MS = PROTOCOL_LIMITS.receiptTtlSeconds * 1000;
