@@ -4,6 +4,7 @@ import { CliError } from "./errors.js";
 import { registerIdentityCommands } from "./identity-commands.js";
 import { resolveHome } from "./identity-files.js";
 import { registerRequestCommand } from "./request-command.js";
+import { registerTraceCommand } from "./trace-command.js";
 
 const program = new Command("clawrelay")
   .description("clawrelay: identities, signed requests and the connector daemon")
@@ -15,6 +16,7 @@ const home = () => resolveHome(program.opts<{ home?: string }>().home);
 registerIdentityCommands(program);
 registerRequestCommand(program, home);
 registerConnectorCommands(program);
+registerTraceCommand(program, home);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { isAllowedHost, readJsonBody, requestCorrelationId, sendError, sendJson } from "./api-http.js";
 import type { EnqueueResult } from "./store-outbox.js";
+import type { LocalTrace } from "./trace-wire.js";
 
 /** What the loopback API needs from the daemon; plain functions so the HTTP layer stays thin. */
 export interface ApiHandlers {
@@ -15,6 +16,8 @@ export interface ApiHandlers {
   health(): { status: "ok" | "degraded"; [key: string]: unknown };
   deadLetters(limit: number): unknown[];
   replay(ids: readonly string[] | undefined): string[];
+  /** Local hops for a correlation id, relay message id or outbound id; undefined when none. */
+  trace(id: string): LocalTrace | undefined;
 }
 
 export interface ApiOptions {
@@ -32,6 +35,7 @@ export interface ApiServer {
 
 const replayBodySchema = z.strictObject({ ids: z.array(z.string().min(1).max(128)).min(1).max(1000).optional() });
 const OUTBOUND_PATH = /^\/v1\/outbound\/([A-Za-z0-9._:-]{1,128})$/;
+const TRACE_PATH = /^\/v1\/trace\/([A-Za-z0-9._:-]{1,128})$/;
 const OUTBOX_FULL_RETRY_SECONDS = 5;
 
 function describeIssues(error: z.ZodError): string {
@@ -84,6 +88,13 @@ async function route(request: IncomingMessage, response: ServerResponse, options
     allow("GET", request);
     const found = handlers.outbound(outboundMatch[1] as string);
     if (found === undefined) throw new RelayError("not_found", "no such outbound message");
+    return sendJson(response, 200, found);
+  }
+  const traceMatch = TRACE_PATH.exec(path);
+  if (traceMatch) {
+    allow("GET", request);
+    const found = handlers.trace(traceMatch[1] as string);
+    if (found === undefined) throw new RelayError("not_found", "this connector has no record of that id");
     return sendJson(response, 200, found);
   }
   if (path === "/v1/dead-letters") {

@@ -1,6 +1,7 @@
 import { type DeliverItem, deliverItemSchema, PRIORITY_RANK, type ProcessedFrame } from "@clawrelay/protocol";
 import type Database from "better-sqlite3";
 import { z } from "zod";
+import { InboxLanes } from "./store-inbox-lanes.js";
 
 export type ReportOutcome = ProcessedFrame["outcome"];
 
@@ -79,6 +80,16 @@ function parseStoredItem(json: string | null): DeliverItem | undefined {
   }
 }
 
+/**
+ * A receipt's hook hops carry the message id of the message it reports on, so they are named
+ * apart (`receipt_hook_delivered`, `receipt_hook_dead_lettered`): a trace must not read them as
+ * that message reaching an agent. No receipt status starts with `hook_`, so these never collide
+ * with the `receipt_<status>` hop of a stored receipt.
+ */
+function hopName(kind: "message" | "receipt", hop: string): string {
+  return kind === "message" ? hop : `receipt_hook_${hop.replace(/^hook_/, "")}`;
+}
+
 function describe(item: DeliverItem) {
   if (item.kind === "message") {
     return { correlationId: item.correlationId, messageId: item.id, rank: PRIORITY_RANK[item.priority] };
@@ -90,11 +101,13 @@ function describe(item: DeliverItem) {
 /** The durable inbox: items from the relay (and local receipts) waiting for the agent's hooks. */
 export class InboxStore {
   private readonly statements;
+  readonly lanes: InboxLanes;
 
   constructor(
     private readonly db: Database.Database,
     private readonly options: { maxItems: number; dedupWindowMs: number },
   ) {
+    this.lanes = new InboxLanes(db);
     this.statements = {
       seenAt: db.prepare<[string], { seen_at: number }>("SELECT seen_at FROM seen WHERE id = ?"),
       markSeen: db.prepare(
@@ -118,13 +131,6 @@ export class InboxStore {
       trace: db.prepare("INSERT INTO trace (correlation_id, message_id, hop, at, detail) VALUES (?, ?, ?, ?, ?)"),
       setMeta: db.prepare(
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      ),
-      due: db.prepare<[number, number], Record<string, unknown>>(
-        `SELECT id, kind, correlation_id, message_id, json, attempts, received_at FROM inbox
-         WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY priority_rank, rowid LIMIT ?`,
-      ),
-      nextDueAt: db.prepare<[], { at: number | null }>(
-        "SELECT MIN(next_attempt_at) AS at FROM inbox WHERE state = 'pending'",
       ),
       get: db.prepare<[string], Record<string, unknown>>(
         "SELECT id, kind, correlation_id, message_id, json, attempts, received_at FROM inbox WHERE id = ?",
@@ -223,11 +229,13 @@ export class InboxStore {
     this.statements.trace.run(correlationId, messageId, hop, now, null);
   }
 
-  /** Pending items due now, in lane order then arrival, skipping ids already in hand. */
+  /**
+   * Pending items due now, in lane order then arrival, skipping ids already in hand. Within a
+   * lane (kind and priority) nothing passes an earlier item that is waiting to be retried.
+   */
   due(now: number, limit: number, busy: ReadonlySet<string>): InboxEntry[] {
-    const rows = this.statements.due.all(now, limit + busy.size);
-    return rows
-      .map((row) => inboxRowSchema.parse(row))
+    return this.lanes
+      .due(now, limit + busy.size)
       .filter((row) => !busy.has(row.id))
       .slice(0, limit)
       .map((row) => ({
@@ -241,8 +249,9 @@ export class InboxStore {
       }));
   }
 
+  /** When the next item can be due: the earliest retry time among the lanes' first items. */
   nextDueAt(): number | null {
-    return this.statements.nextDueAt.get()?.at ?? null;
+    return this.lanes.nextDueAt();
   }
 
   markDelivered(entry: InboxEntry, attempts: number, now: number): void {
@@ -250,7 +259,13 @@ export class InboxStore {
       .transaction(() => {
         this.statements.delivered.run(attempts, now, entry.id);
         if (entry.kind === "message") this.statements.addReport.run(entry.id, "processed", null, now);
-        this.statements.trace.run(entry.correlationId, entry.messageId, "hook_delivered", now, null);
+        this.statements.trace.run(
+          entry.correlationId,
+          entry.messageId,
+          hopName(entry.kind, "hook_delivered"),
+          now,
+          null,
+        );
       })
       .immediate();
   }
@@ -259,7 +274,7 @@ export class InboxStore {
     this.db
       .transaction(() => {
         this.statements.reschedule.run(attempts, nextAttemptAt, error, entry.id);
-        this.statements.trace.run(entry.correlationId, entry.messageId, "hook_retry", now, error);
+        this.statements.trace.run(entry.correlationId, entry.messageId, hopName(entry.kind, "hook_retry"), now, error);
       })
       .immediate();
   }
@@ -281,7 +296,13 @@ export class InboxStore {
         this.statements.insertDead.run({ id: entry.id, reason, attempts, now });
         this.statements.deleteInbox.run(entry.id);
         if (entry.kind === "message") this.statements.addReport.run(entry.id, outcome, reason.slice(0, 500), now);
-        this.statements.trace.run(entry.correlationId, entry.messageId, "dead_lettered", now, reason);
+        this.statements.trace.run(
+          entry.correlationId,
+          entry.messageId,
+          hopName(entry.kind, "dead_lettered"),
+          now,
+          reason,
+        );
       })
       .immediate();
   }
@@ -328,7 +349,13 @@ export class InboxStore {
           if (moved.changes === 0) continue;
           this.statements.deleteDead.run(id);
           const row = inboxRowSchema.parse(this.statements.get.get(id));
-          this.statements.trace.run(row.correlation_id, row.message_id, "dead_letter_replayed", now, null);
+          this.statements.trace.run(
+            row.correlation_id,
+            row.message_id,
+            hopName(row.kind, "dead_letter_replayed"),
+            now,
+            null,
+          );
           replayed.push(id);
         }
         return replayed;

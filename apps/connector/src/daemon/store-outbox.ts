@@ -123,6 +123,9 @@ export class OutboxStore {
         "SELECT * FROM outbox WHERE state = 'queued' AND expires_at <= ? ORDER BY expires_at LIMIT 100",
       ),
       setState: db.prepare("UPDATE outbox SET state = ?, updated_at = ? WHERE outbound_id = ?"),
+      traceSend: db.prepare(
+        "INSERT INTO trace (correlation_id, message_id, hop, at, detail) SELECT correlation_id, NULL, 'relay_send', ?, outbound_id FROM outbox WHERE outbound_id = ?",
+      ),
       sent: db.prepare(
         "UPDATE outbox SET state = 'sent', message_id = ?, attempts = ?, updated_at = ?, last_error = NULL WHERE outbound_id = ?",
       ),
@@ -190,8 +193,14 @@ export class OutboxStore {
     return this.statements.expired.all(now).map((row) => recordSchema.parse(row));
   }
 
+  /** About to POST it to the relay: the trace's "left the connector" hop, one per attempt. */
   markSending(outboundId: string, now: number): void {
-    this.statements.setState.run("sending", now, outboundId);
+    this.db
+      .transaction(() => {
+        this.statements.setState.run("sending", now, outboundId);
+        this.statements.traceSend.run(now, outboundId);
+      })
+      .immediate();
   }
 
   markSent(record: OutboundRecord, messageId: string | null, attempts: number, now: number): void {

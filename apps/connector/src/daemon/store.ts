@@ -7,6 +7,7 @@ import { z } from "zod";
 import { InboxStore, type StoreInboundResult } from "./store-inbox.js";
 import { OutboxStore } from "./store-outbox.js";
 import { migrate } from "./store-schema.js";
+import { TraceStore } from "./store-trace.js";
 
 export const STORE_FILE_NAME = "connector.sqlite";
 
@@ -32,6 +33,7 @@ export interface ResumeState {
 const FINISHED_RETENTION_MS = 7 * 86_400_000;
 
 const countRowSchema = z.object({ n: z.number() });
+const oldestRowSchema = z.object({ at: z.number().nullable() });
 const stateCountSchema = z.object({ state: z.string(), n: z.number() });
 
 /**
@@ -41,6 +43,7 @@ const stateCountSchema = z.object({ state: z.string(), n: z.number() });
 export class Store {
   readonly inbox: InboxStore;
   readonly outbox: OutboxStore;
+  readonly trace: TraceStore;
   private readonly db: Database.Database;
   private readonly meta;
 
@@ -61,6 +64,7 @@ export class Store {
       dedupWindowMs: options.dedupWindowMs,
     });
     this.outbox = new OutboxStore(this.db, this.inbox, { maxItems: options.outboxMaxItems });
+    this.trace = new TraceStore(this.db);
     this.meta = {
       get: this.db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
       set: this.db.prepare(
@@ -78,6 +82,30 @@ export class Store {
   /** See InboxStore.storeInbound: one transaction; ack only what it returns, only after it returns. */
   storeInbound(items: readonly DeliverItem[], now: number): StoreInboundResult {
     return this.inbox.storeInbound(items, now);
+  }
+
+  /** Several writes in one transaction: one commit instead of one per statement. */
+  batch<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+
+  /**
+   * Run `work` with commits that are not fsynced (synchronous=NORMAL), for bookkeeping whose
+   * loss in a power cut only repeats work the protocol already allows to repeat — a hook call
+   * (delivery to the agent is at least once across crashes) or a `processed` report (the relay
+   * keeps the first terminal outcome). Never for what is promised to someone else: items before
+   * their ack, outbound messages before their 202. A process crash loses nothing either way (the
+   * WAL is in the OS), and the next synchronous=FULL commit fsyncs the WAL with every earlier
+   * frame in it, so what is on disk is always a prefix of what was committed.
+   */
+  lazily<T>(work: () => T): T {
+    if (this.db.inTransaction) return work();
+    this.db.pragma("synchronous = NORMAL");
+    try {
+      return work();
+    } finally {
+      this.db.pragma("synchronous = FULL");
+    }
   }
 
   getMeta(key: string): string | undefined {
@@ -126,6 +154,15 @@ export class Store {
       outbox,
       deadLetters: count("SELECT COUNT(*) AS n FROM dead_letters"),
       pendingReports: count("SELECT COUNT(*) AS n FROM pending_reports"),
+    };
+  }
+
+  /** When the oldest outbound message still waiting for a relay, and the oldest undelivered inbox item, arrived. */
+  oldestPending(): { outboxQueuedAt: number | null; inboxPendingAt: number | null } {
+    const at = (sql: string) => oldestRowSchema.parse(this.db.prepare(sql).get()).at;
+    return {
+      outboxQueuedAt: at("SELECT MIN(created_at) AS at FROM outbox WHERE state IN ('queued', 'sending')"),
+      inboxPendingAt: at("SELECT MIN(received_at) AS at FROM inbox WHERE state = 'pending'"),
     };
   }
 

@@ -18,7 +18,7 @@ import { Meta } from "./meta.js";
 import { metricsView, SessionMetrics } from "./metrics.js";
 import { enqueueMessage, enqueueReceipt, type SendInput } from "./queue.js";
 import { flushReceiptOutbox, type ReceiptCourier } from "./receipt-outbox.js";
-import { type MessageRecord, readMessageRecord } from "./records.js";
+import { type MessageRecord, readMessageRecord, recipientState } from "./records.js";
 import { SummaryReporter } from "./report.js";
 import { SESSION_MIGRATIONS } from "./schema.js";
 import { type SocketAttachment, Sockets } from "./sockets.js";
@@ -60,7 +60,7 @@ export class RelaySession extends DurableObject<Env> {
     this.admission = new Admission(this.sql, this.meta);
     this.sockets = new Sockets(ctx, () => this.clock() - Date.now());
     this.breaker = new DeliveryBreaker(this.meta);
-    this.destinationBreakers = new DestinationBreakers(this.meta);
+    this.destinationBreakers = new DestinationBreakers(this.meta, this.config.RELAY_RECEIPT_BREAKER_OPEN_MS);
     this.session = {
       sql: this.sql,
       meta: this.meta,
@@ -133,7 +133,10 @@ export class RelaySession extends DurableObject<Env> {
   async getMessage(agentId: string, caller: Caller, messageId: string): Promise<Outcome<MessageRecord>> {
     return this.guard(caller.correlationId, (now) => {
       this.admission.admit(agentId, caller, "any_agent", now);
-      return readMessageRecord(this.sql, agentId, caller, messageId);
+      const record = readMessageRecord(this.sql, agentId, caller, messageId);
+      // Only while it waits: the sender learns the recipient's presence for its own pending message, no more.
+      if (record.finishedAt !== null) return record;
+      return { ...record, recipient: recipientState(this.sockets, this.meta, this.breaker, now) };
     });
   }
 
@@ -323,9 +326,12 @@ export class RelaySession extends DurableObject<Env> {
   }
 
   private wakeAt(at: number): void {
-    if (this.scheduledAlarm !== null && this.scheduledAlarm <= at) return;
-    this.scheduledAlarm = at;
-    void this.ctx.storage.setAlarm(at);
+    // Never at or before now: workerd drops an alarm set to the current time from inside alarm()
+    // once the handler returns (workerd#6866), and the session would wait for it forever.
+    const target = Math.max(at, this.clock() + 1);
+    if (this.scheduledAlarm !== null && this.scheduledAlarm <= target) return;
+    this.scheduledAlarm = target;
+    void this.ctx.storage.setAlarm(target);
   }
 
   private reschedule(now: number): void {
