@@ -15,6 +15,10 @@ export interface ConnectorOptions {
   takeover?: boolean;
   port?: number;
   extra?: Record<string, unknown>;
+  /** Added to the daemon's environment on every start (e.g. CLAWRELAY_CHAOS_STOP_AT). */
+  env?: Record<string, string>;
+  /** Flags for node itself, before the CLI path (e.g. ["--cpu-prof"] for the benchmarks' profiles). */
+  nodeArgs?: string[];
 }
 export class ConnectorProcess {
   constructor(options: ConnectorOptions);

@@ -33,7 +33,7 @@ export class ConnectorProcess {
   onLog = null;
   #child = null;
 
-  /** options: agentId, identityDir, relayUrls, hookUrl, dataDir, connectorId?, takeover?, port?, extra? */
+  /** options: agentId, identityDir, relayUrls, hookUrl, dataDir, connectorId?, takeover?, port?, extra?, env? (added to the daemon's environment), nodeArgs? */
   constructor(options) {
     this.options = options;
     mkdirSync(options.dataDir, { recursive: true });
@@ -67,8 +67,11 @@ export class ConnectorProcess {
       ...this.options.extra,
     };
     writeFileSync(this.configPath, JSON.stringify(config, null, 2));
-    const child = spawn(process.execPath, [CLI, "connector", "start", "--config", this.configPath], {
+    // nodeArgs: flags for node itself (e.g. --cpu-prof for the benchmarks' profiles).
+    const nodeArgs = this.options.nodeArgs ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, CLI, "connector", "start", "--config", this.configPath], {
       stdio: ["ignore", "pipe", "pipe"],
+      ...(this.options.env ? { env: { ...process.env, ...this.options.env } } : {}),
     });
     this.#child = child;
     let partial = "";
@@ -142,9 +145,12 @@ export class ConnectorProcess {
   async signal(signal) {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    if (signal === "SIGSTOP" || signal === "SIGCONT") {
+      child.kill(signal);
+      return null;
+    }
     const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill(signal);
-    if (signal === "SIGSTOP" || signal === "SIGCONT") return null;
     const code = await exited;
     this.#child = null;
     return code;

@@ -18,6 +18,8 @@ export interface HookCall {
 }
 export type HookMode = "ok" | "fail" | "hang";
 export class StandInHook {
+  constructor(options?: { keepCalls?: boolean });
+  keepCalls: boolean;
   calls: HookCall[];
   mode: HookMode;
   url: string;

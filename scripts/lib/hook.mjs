@@ -11,6 +11,11 @@ export class StandInHook {
   #server = null;
   #waiters = [];
 
+  /** keepCalls: false keeps no call in `calls` (long benchmarks); `onCall` still sees every call. */
+  constructor({ keepCalls = true } = {}) {
+    this.keepCalls = keepCalls;
+  }
+
   async start() {
     this.#server = createServer((req, res) => {
       const chunks = [];
@@ -29,7 +34,7 @@ export class StandInHook {
           return;
         }
         const call = { at: Date.now(), body, headers: req.headers };
-        this.calls.push(call);
+        if (this.keepCalls) this.calls.push(call);
         res.writeHead(204).end();
         this.onCall?.(call);
         for (const wake of this.#waiters.splice(0)) wake();

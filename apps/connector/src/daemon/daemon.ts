@@ -1,11 +1,13 @@
 import { PRIORITIES } from "@clawrelay/protocol";
 import { type ApiServer, startApi } from "./api.js";
+import { chaosPoint } from "./chaos-point.js";
 import { type Clock, type Random, systemClock, type TimerHandle } from "./clock.js";
 import type { ConnectorConfig } from "./config.js";
 import type { FetchLike } from "./hook-client.js";
 import { InboundWorker } from "./inbound.js";
 import { RelayLink } from "./link.js";
 import { createLogger, type Logger } from "./logger.js";
+import { ConnectorMetrics } from "./metrics.js";
 import { OutboundWorker } from "./outbound.js";
 import { createIdentitySigner, type Signer } from "./signer.js";
 import { Store } from "./store.js";
@@ -41,6 +43,8 @@ function buildStatus(
   inbound: InboundWorker,
   outbound: OutboundWorker,
   store: Store,
+  metrics: ConnectorMetrics,
+  now: number,
 ) {
   const linkStatus = link.status();
   const inboundStatus = inbound.status();
@@ -52,6 +56,7 @@ function buildStatus(
     breakers: { hook: inboundStatus.breaker, outbound: outboundStatus.breakers },
     inFlight: { hook: inboundStatus.inFlight, outbound: outboundStatus.inFlight },
     counts: store.counts(),
+    metrics: metrics.view(now, store.oldestPending()),
     lastError: {
       link: linkStatus.lastError,
       hook: inboundStatus.lastError,
@@ -91,6 +96,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
   const connectorId = store.connectorId(config.connectorId);
 
   let link: RelayLink | undefined;
+  const metrics = new ConnectorMetrics(startedAt);
   const inbound = new InboundWorker({
     store,
     clock,
@@ -110,6 +116,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     breakerOpenMs: config.hookBreakerOpenMs,
     concurrency: config.hookConcurrency,
     sendReport: (frame) => link?.send(frame) ?? false,
+    metrics,
   });
   const firstRelayUrl = config.relayUrls[0] as string;
   const outbound = new OutboundWorker({
@@ -129,6 +136,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     breakerOpenMs: config.outboxBreakerOpenMs,
     concurrency: config.outboxConcurrency,
     onLocalReceipt: () => inbound.wake(),
+    metrics,
   });
   const relayLink = new RelayLink({
     agentId: config.agentId,
@@ -142,7 +150,9 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     timing: config,
     resumeState: () => store.resumeState(),
     onDeliver: (items) => {
+      chaosPoint("before_commit", items);
       const result = store.storeInbound(items, clock.now());
+      chaosPoint("after_commit", items);
       for (const item of result.stored) {
         if (item.kind === "message") {
           logger.info(
@@ -218,13 +228,26 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
             trace: store.outbox.traceFor(record),
           };
         },
-        status: () => buildStatus(config, connectorId, relayLink, inbound, outbound, store),
+        status: () => buildStatus(config, connectorId, relayLink, inbound, outbound, store, metrics, clock.now()),
         health: () => ({
           status: relayLink.status().state === "credentials_rejected" ? "degraded" : "ok",
           agentId: config.agentId,
           link: relayLink.status().state,
         }),
         deadLetters: (limit) => store.inbox.listDeadLetters(limit),
+        trace: (id) => {
+          const found = store.trace.lookup(id);
+          if (!found) return undefined;
+          const link = relayLink.status();
+          return {
+            query: id,
+            agentId: config.agentId,
+            connectorId,
+            link: { state: link.state, relayUrl: link.relayUrl },
+            hookBreaker: inbound.status().breaker,
+            ...found,
+          };
+        },
         replay: (ids) => {
           const replayed = store.inbox.replayDeadLetters(ids, clock.now());
           if (replayed.length > 0) inbound.wake();
@@ -262,7 +285,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     connectorId,
     link: relayLink,
     store,
-    status: () => buildStatus(config, connectorId, relayLink, inbound, outbound, store),
+    status: () => buildStatus(config, connectorId, relayLink, inbound, outbound, store, metrics, clock.now()),
     close: () => {
       closing ??= (async () => {
         pruneTimer?.cancel();

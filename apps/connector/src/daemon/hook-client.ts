@@ -41,6 +41,34 @@ export function buildHookRequest(item: DeliverItem, target: HookTarget): HookReq
   };
 }
 
+/** A timer this late was not the hook being slow but this process not running (SIGSTOP, a VM pause, a long GC). */
+const PAUSE_LATENESS_MS = 100;
+/** After such a pause, how long the answer that may already be in the socket gets to be read. */
+const PAUSE_GRACE_MS = 250;
+
+/**
+ * Like `AbortSignal.timeout(timeoutMs)`, except when the timer fires late: then this process was
+ * paused, and after a pause Node runs expired timers before it reads sockets, so a hook that
+ * answered in time would be taken for one that timed out and get the item a second time.
+ * A late timer therefore first gives pending I/O a short grace.
+ */
+export function hookTimeout(timeoutMs: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const startedAt = performance.now();
+  const abort = () => controller.abort(new DOMException("the hook did not answer in time", "TimeoutError"));
+  let timer = setTimeout(() => {
+    if (performance.now() - startedAt - timeoutMs > PAUSE_LATENESS_MS) {
+      timer = setTimeout(abort, PAUSE_GRACE_MS);
+      timer.unref();
+    } else {
+      abort();
+    }
+  }, timeoutMs);
+  // Like AbortSignal.timeout: a pending hook deadline alone never keeps the process alive.
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
 export async function postHook(
   fetchFn: FetchLike,
   request: HookRequest,
@@ -49,19 +77,22 @@ export async function postHook(
   shutdown: AbortSignal,
 ): Promise<HookResult> {
   let response: Response;
+  const timeout = hookTimeout(timeoutMs);
   try {
     response = await fetchFn(request.url, {
       method: "POST",
       headers: request.headers,
       body: request.body,
       redirect: "manual",
-      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown]),
+      signal: AbortSignal.any([timeout.signal, shutdown]),
     });
   } catch (error) {
+    timeout.clear();
     const name = (error as Error).name;
     const reason = name === "TimeoutError" || name === "AbortError" ? "hook_timeout" : "hook_unreachable";
     return { kind: "retry", reason, status: null, retryAfterMs: undefined };
   }
+  timeout.clear();
   // The hook's answer body is not used; discard it so the connection can be reused.
   await response.body?.cancel().catch(() => undefined);
   const status = response.status;

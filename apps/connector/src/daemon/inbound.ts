@@ -1,8 +1,10 @@
 import type { ProcessedFrame } from "@clawrelay/protocol";
 import type { Logger } from "pino";
 import { Breaker, type BreakerState, isBrokenCircuit } from "./breaker.js";
+import { chaosPoint } from "./chaos-point.js";
 import { type Clock, fullJitterDelay, type Random } from "./clock.js";
 import { buildHookRequest, type FetchLike, type HookResult, type HookTarget, postHook } from "./hook-client.js";
+import type { ConnectorMetrics } from "./metrics.js";
 import { Pump } from "./pump.js";
 import type { Store } from "./store.js";
 import type { InboxEntry } from "./store-inbox.js";
@@ -22,6 +24,7 @@ export interface InboundOptions {
   concurrency: number;
   /** Send a `processed` frame on the live link; false when there is none (it stays queued). */
   sendReport: (frame: ProcessedFrame) => boolean;
+  metrics?: ConnectorMetrics;
 }
 
 export interface InboundStatus {
@@ -50,6 +53,7 @@ export class InboundWorker {
   private readonly pump: Pump<InboxEntry>;
   private readonly shutdown = new AbortController();
   private lastError: InboundStatus["lastError"] = null;
+  private reportFlushScheduled = false;
 
   constructor(private readonly options: InboundOptions) {
     this.breaker = new Breaker(
@@ -61,6 +65,7 @@ export class InboundWorker {
       },
       (state) => {
         options.logger.warn({ event: `hook_breaker_${state}` }, `hook breaker is ${state}`);
+        options.metrics?.breakerChanged("hook", state, options.clock.now());
         // A closed breaker means queued items can flow again right away.
         if (state === "closed") queueMicrotask(() => this.wake());
       },
@@ -94,10 +99,15 @@ export class InboundWorker {
     return { breaker: this.breaker.state(), inFlight: this.pump.inFlight, lastError: this.lastError };
   }
 
-  /** Send queued `processed` frames while the link takes them. */
+  /**
+   * Send queued `processed` frames while the link takes them; the sent ones are forgotten in one
+   * unsynced commit (a report sent twice after a power cut is harmless: the relay keeps the
+   * first terminal outcome).
+   */
   flushReports(): void {
     const { store, sendReport } = this.options;
     if (!store.isOpen) return;
+    const sent: string[] = [];
     for (const report of store.inbox.pendingReports(REPORT_BATCH)) {
       const frame: ProcessedFrame = {
         type: "processed",
@@ -105,9 +115,25 @@ export class InboundWorker {
         outcome: report.outcome,
         ...(report.reason !== null ? { reason: report.reason } : {}),
       };
-      if (!sendReport(frame)) return;
-      store.inbox.reportSent(report.id);
+      if (!sendReport(frame)) break;
+      sent.push(report.id);
     }
+    if (sent.length === 0) return;
+    store.lazily(() =>
+      store.batch(() => {
+        for (const id of sent) store.inbox.reportSent(id);
+      }),
+    );
+  }
+
+  /** Items finishing in the same turn of the event loop share one report flush. */
+  private scheduleReportFlush(): void {
+    if (this.reportFlushScheduled) return;
+    this.reportFlushScheduled = true;
+    setImmediate(() => {
+      this.reportFlushScheduled = false;
+      this.flushReports();
+    });
   }
 
   /** Start nothing new; give calls in flight `graceMs` to finish, then abort them (the items stay pending). */
@@ -123,13 +149,15 @@ export class InboundWorker {
     const attempt = entry.attempts + 1;
     const context = { correlationId: entry.correlationId, messageId: entry.messageId, kind: entry.kind, attempt };
     if (!entry.item) {
-      store.inbox.deadLetter(entry, attempt, "stored item is unreadable", "failed", clock.now());
+      store.lazily(() => store.inbox.deadLetter(entry, attempt, "stored item is unreadable", "failed", clock.now()));
       logger.error({ event: "hook_dead_lettered", ...context, reason: "unreadable" }, "unreadable inbox item");
-      this.flushReports();
+      this.scheduleReportFlush();
       return;
     }
+    chaosPoint("after_ack", [entry]);
     const request = buildHookRequest(entry.item, this.options.hook);
     let result: HookResult;
+    const startedAt = clock.now();
     try {
       result = await this.breaker.execute(async () => {
         const answer = await postHook(
@@ -153,19 +181,23 @@ export class InboundWorker {
     // Aborted by shutdown: the outcome is unknown, so nothing is recorded and the item is tried again later.
     if (!store.isOpen || this.shutdown.signal.aborted) return;
     const now = clock.now();
+    this.options.metrics?.observeHook(entry.kind, result.kind, now - startedAt);
     if (result.kind !== "delivered") this.lastError = { reason: result.reason, at: now };
     switch (result.kind) {
       case "delivered":
-        store.inbox.markDelivered(entry, attempt, now);
+        // Unsynced: losing this in a power cut only calls the hook again (at least once).
+        store.lazily(() => store.inbox.markDelivered(entry, attempt, now));
         logger.info({ event: "hook_delivered", ...context, status: result.status }, "delivered to the agent");
         break;
       case "rejected":
-        store.inbox.deadLetter(entry, attempt, result.reason, "failed", now);
+        store.lazily(() => store.inbox.deadLetter(entry, attempt, result.reason, "failed", now));
         logger.warn({ event: "hook_rejected", ...context, status: result.status }, "the agent hook refused the item");
         break;
       case "retry":
         if (attempt >= this.options.maxAttempts) {
-          store.inbox.deadLetter(entry, attempt, `retries exhausted: ${result.reason}`, "dead_lettered", now);
+          store.lazily(() =>
+            store.inbox.deadLetter(entry, attempt, `retries exhausted: ${result.reason}`, "dead_lettered", now),
+          );
           logger.warn({ event: "hook_dead_lettered", ...context, reason: result.reason }, "hook retries exhausted");
         } else {
           const backoff = fullJitterDelay(
@@ -176,7 +208,7 @@ export class InboundWorker {
           );
           // A hook's Retry-After is honoured up to an hour, so a typo there cannot park an item for days.
           const delay = result.retryAfterMs !== undefined ? Math.min(result.retryAfterMs, 3_600_000) : backoff;
-          store.inbox.reschedule(entry, attempt, now + delay, result.reason, now);
+          store.lazily(() => store.inbox.reschedule(entry, attempt, now + delay, result.reason, now));
           logger.warn(
             { event: "hook_retry", ...context, reason: result.reason, delayMs: delay },
             "hook will be retried",
@@ -184,6 +216,6 @@ export class InboundWorker {
         }
         break;
     }
-    this.flushReports();
+    this.scheduleReportFlush();
   }
 }

@@ -4,6 +4,7 @@ import { monotonicFactory } from "ulid";
 import { Breaker, type BreakerState, isBrokenCircuit } from "./breaker.js";
 import { type Clock, fullJitterDelay, type Random } from "./clock.js";
 import type { FetchLike } from "./hook-client.js";
+import type { ConnectorMetrics } from "./metrics.js";
 import { Pump } from "./pump.js";
 import { type RelaySendResult, sendToRelay } from "./relay-client.js";
 import type { Signer } from "./signer.js";
@@ -29,6 +30,7 @@ export interface OutboundOptions {
   concurrency: number;
   /** A local receipt was queued for the agent's receipt hook. */
   onLocalReceipt: () => void;
+  metrics?: ConnectorMetrics;
 }
 
 export interface OutboundStatus {
@@ -161,6 +163,7 @@ export class OutboundWorker {
         },
         (state) => {
           this.options.logger.warn({ event: `outbound_breaker_${state}`, relayUrl: origin }, `relay breaker ${state}`);
+          this.options.metrics?.breakerChanged(`relay ${origin}`, state, this.options.clock.now());
           if (state === "closed") queueMicrotask(() => this.pump.wake());
         },
       );

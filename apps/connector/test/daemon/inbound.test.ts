@@ -104,6 +104,19 @@ describe("inbound hook delivery", () => {
     expect(s.logs.events().filter((event) => event === "hook_retry")).toHaveLength(4);
   });
 
+  it("keeps each lane in order: an item waiting to be retried holds back its lane, not the others", async () => {
+    // The first call (the first critical item) gets a 503 with Retry-After; everything else succeeds.
+    const s = await setup((_call, index) =>
+      index === 0 ? { status: 503, headers: { "retry-after": "1" } } : { status: 200 },
+    );
+    const [first, second] = [messageItem({ priority: "critical" }), messageItem({ priority: "critical" })];
+    const normal = messageItem({ priority: "normal" });
+    deliver(s, first, second, normal);
+    await waitUntil(() => s.reports.length === 3, 5_000, "all three delivered");
+    const order = s.hook.calls.items.map((call) => (call.body as { item: { id: string } }).item.id);
+    expect(order).toEqual([first.id, normal.id, first.id, second.id]);
+  });
+
   it("honours a hook's Retry-After", async () => {
     const s = await setup((_call, index) =>
       index === 0 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 },

@@ -2,9 +2,9 @@
  * The dashboard's browser code, served as /dashboard/assets/app.js (the CSP allows no inline
  * script). Plain ES2020 for any current browser; it builds the DOM with textContent only, so no
  * agent id, reason or correlation id from the relay is ever parsed as HTML. The headless browser
- * test (apps/proxy/test-browser) is what checks it.
+ * test (apps/connector/test-e2e/dashboard.e2e.test.ts) is what checks it.
  */
-export const DASHBOARD_SCRIPT = String.raw`"use strict";
+export const DASHBOARD_SCRIPT = `"use strict";
 (function () {
   var REFRESH_MS = 10000;
   var SVG = "http://www.w3.org/2000/svg";
