@@ -20,7 +20,7 @@ for (const id of ["alice", "bob"]) rmSync(join(home, `data-${id}`), { recursive:
 
 say("starting the relay (wrangler dev, local persistence) …");
 const port = Number(process.env.PORT ?? (await freePort()));
-const relay = await LocalRelay.start({ home, port });
+const relay = await LocalRelay.start({ home, port, ...(process.env.DEMO_DEBUG ? { logLevel: "info" } : {}) });
 say(`relay up at ${color("1", relay.url)}   admin token: ${join(home, "admin-token")}`);
 
 const hooks = {};
@@ -96,11 +96,12 @@ await sleep(5_000);
 say(color("1", "— bob comes back: the handshake says what waited and what expired"));
 await connectors.bob.start();
 await hooks.bob.waitFor((h) => h.messages().length >= 6, 60_000, "bob's queued messages");
-await hooks.alice.waitFor(
-  (h) => h.receipts().some((r) => r.body.receipt?.status === "expired"),
-  60_000,
-  "alice's expiry receipt",
-);
+await hooks.alice
+  .waitFor((h) => h.receipts().some((r) => r.body.receipt?.status === "expired"), 60_000, "alice's expiry receipt")
+  .catch((error) => {
+    if (process.env.DEMO_DEBUG) console.log(relay.output.join(""));
+    throw error;
+  });
 
 say(color("1", "— demo traffic done; the relay and both connectors keep running. Ctrl-C to stop."));
 say(`try: curl -s -H "authorization: Bearer $(cat ${join(home, "admin-token")})" ${relay.url}/v1/agents/bob/status`);

@@ -69,8 +69,28 @@ export async function prepareRelayHome({
 /** Create an agent identity under `home` (once). */
 export function ensureAgent(home, id, relayOrigin) {
   const dir = join(home, "agents", id);
-  if (!existsSync(join(dir, "identity.jwt"))) cli(["--home", home, "agent", "create", id, "--relay", relayOrigin]);
+  const tokenPath = join(dir, "identity.jwt");
+  if (!existsSync(tokenPath)) {
+    cli(["--home", home, "agent", "create", id, "--relay", relayOrigin]);
+  } else if (!identityFits(readFileSync(tokenPath, "utf8"), relayOrigin)) {
+    // A kept identity names the relay it was made for (the `relay` claim): after the demo or a
+    // test picks another port, receipts for it would be addressed to a relay that no longer
+    // exists. The same goes for a token about to expire. Make a fresh one.
+    cli(["--home", home, "agent", "create", id, "--relay", relayOrigin, "--force"]);
+  }
   return dir;
+}
+
+/** Does a kept identity token belong to `relayOrigin` and stay valid for at least another day? */
+function identityFits(token, relayOrigin) {
+  try {
+    const claims = JSON.parse(Buffer.from(token.trim().split(".")[1] ?? "", "base64url").toString("utf8"));
+    return (
+      claims.relay === relayOrigin && typeof claims.exp === "number" && claims.exp * 1000 > Date.now() + 86_400_000
+    );
+  } catch {
+    return false;
+  }
 }
 
 function envFile(path, vars) {
