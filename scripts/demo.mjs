@@ -18,13 +18,38 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 rmSync(join(home, "state"), { recursive: true, force: true });
 for (const id of ["alice", "bob"]) rmSync(join(home, `data-${id}`), { recursive: true, force: true });
 
-say("starting the relay (wrangler dev, local persistence) …");
-const port = Number(process.env.PORT ?? (await freePort()));
-const relay = await LocalRelay.start({ home, port, ...(process.env.DEMO_DEBUG ? { logLevel: "info" } : {}) });
-say(`relay up at ${color("1", relay.url)}   admin token: ${join(home, "admin-token")}`);
-
 const hooks = {};
 const connectors = {};
+let relay = null;
+
+// Whatever happens (Ctrl-C, SIGTERM, a failed step), the relay and connectors run in their own
+// process groups and would outlive this script: stop them first.
+let stopping = false;
+async function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  say("stopping …");
+  await Promise.allSettled(Object.values(connectors).map((c) => c.stop()));
+  await relay?.stop();
+  await Promise.allSettled(Object.values(hooks).map((h) => h.close()));
+  process.exit(code);
+}
+process.on("SIGINT", () => shutdown(0));
+process.on("SIGTERM", () => shutdown(0));
+// A failed step (a rejected top-level await arrives here as an uncaught exception).
+const fail = (error) => {
+  console.error(`demo failed: ${error instanceof Error ? error.message : error}`);
+  if (process.env.DEMO_DEBUG && relay) console.log(relay.output.join(""));
+  void shutdown(1);
+};
+process.on("uncaughtException", fail);
+process.on("unhandledRejection", fail);
+
+say("starting the relay (wrangler dev, local persistence) …");
+const port = Number(process.env.PORT ?? (await freePort()));
+relay = await LocalRelay.start({ home, port, ...(process.env.DEMO_DEBUG ? { logLevel: "info" } : {}) });
+say(`relay up at ${color("1", relay.url)}   admin token: ${join(home, "admin-token")}`);
+
 for (const id of ["alice", "bob"]) {
   const hook = await new StandInHook().start();
   hook.onCall = (call) => {
@@ -96,27 +121,14 @@ await sleep(5_000);
 say(color("1", "— bob comes back: the handshake says what waited and what expired"));
 await connectors.bob.start();
 await hooks.bob.waitFor((h) => h.messages().length >= 6, 60_000, "bob's queued messages");
-await hooks.alice
-  .waitFor((h) => h.receipts().some((r) => r.body.receipt?.status === "expired"), 60_000, "alice's expiry receipt")
-  .catch((error) => {
-    if (process.env.DEMO_DEBUG) console.log(relay.output.join(""));
-    throw error;
-  });
+await hooks.alice.waitFor(
+  (h) => h.receipts().some((r) => r.body.receipt?.status === "expired"),
+  60_000,
+  "alice's expiry receipt",
+);
 
 say(color("1", "— demo traffic done; the relay and both connectors keep running. Ctrl-C to stop."));
 say(`try: curl -s -H "authorization: Bearer $(cat ${join(home, "admin-token")})" ${relay.url}/v1/agents/bob/status`);
 
-let stopping = false;
-async function shutdown() {
-  if (stopping) return;
-  stopping = true;
-  say("stopping …");
-  await Promise.allSettled(Object.values(connectors).map((c) => c.stop()));
-  await relay.stop();
-  await Promise.allSettled(Object.values(hooks).map((h) => h.close()));
-  process.exit(0);
-}
-process.on("SIGINT", shutdown);
-process.on("SIGTERM", shutdown);
 if (process.env.CLAWRELAY_DEMO_EXIT) await shutdown();
 await new Promise(() => {});
