@@ -21,6 +21,9 @@ const testBindings = {
   ]),
 };
 
+/** Runs of the model-based queue test (apps/proxy/test/model); `MODEL_RUNS=20000 npx vitest …` for a long soak. */
+const modelRuns = Number(process.env.MODEL_RUNS ?? "") || 1000;
+
 export default defineConfig({
   test: {
     reporters: ["default", "./scripts/summary-reporter.ts"],
@@ -38,6 +41,7 @@ export default defineConfig({
           name: "workers",
           include: ["apps/proxy/test/**/*.test.ts", "packages/signing/test/**/*.test.ts"],
           exclude: ["apps/proxy/test/caps/**"],
+          provide: { modelRuns },
         },
       },
       {
@@ -54,7 +58,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers-caps", include: ["apps/proxy/test/caps/**/*.test.ts"] },
+        test: { name: "workers-caps", include: ["apps/proxy/test/caps/**/*.test.ts"], provide: { modelRuns } },
       },
       {
         // Real `wrangler dev` and real connector processes: one file at a time, generous timeouts.

@@ -1,5 +1,6 @@
 import { PROTOCOL_LIMITS, RELAY_DEFAULTS } from "@clawrelay/protocol";
 import { z } from "zod";
+import { setLogLevel } from "./log.js";
 
 /**
  * Vars arrive as strings (wrangler.toml [vars], .dev.vars, --env-file): parse them once per env
@@ -55,6 +56,8 @@ const configSchema = z.object({
   RELAY_RECEIPT_RETRY_MAX_MS: int(100, 86_400_000).default(600_000),
   /** How long a destination's breaker stays open before one attempt probes it. */
   RELAY_RECEIPT_BREAKER_OPEN_MS: int(100, 3_600_000).default(PROTOCOL_LIMITS.breakerOpenMs),
+  /** The lowest log level written: per-message lines are `info`. */
+  RELAY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   ADMIN_TOKEN: z.string().min(16).optional(),
   RELAY_SIGNING_JWK: z.string().optional(),
 });
@@ -78,5 +81,6 @@ export function relayConfig(env: Env): RelayConfig {
     throw new ConfigError(`invalid relay configuration: ${problems}`);
   }
   parsed.set(env, result.data);
+  setLogLevel(result.data.RELAY_LOG_LEVEL);
   return result.data;
 }

@@ -150,10 +150,18 @@ describe("processed and receipts", () => {
       { correlationId: "corr-notify-0001" },
     );
     await socket.items(1);
+    // One frame at a time, each awaited: workerd may hand the session frames sent back to back in
+    // another order (see Delivery.processed), and this test is about the order they are handled in.
     socket.ack([sent.messageId]);
+    await expect.poll(async () => (await messageRecord(alice, bob, sent.messageId)).json.state).toBe("acked");
     socket.send({ type: "processed", id: sent.messageId, outcome: "processed" });
-    socket.send({ type: "processed", id: sent.messageId, outcome: "failed", reason: "late duplicate" });
     await expect.poll(async () => (await messageRecord(alice, bob, sent.messageId)).json.state).toBe("processed");
+    socket.send({ type: "processed", id: sent.messageId, outcome: "failed", reason: "late duplicate" });
+    // An invalid frame after the late duplicate: its error answer means the duplicate was handled
+    // (unless workerd reordered them, in which case this test checks less but cannot fail falsely).
+    socket.send("not json");
+    expect((await socket.next("error")).code).toBe("invalid_frame");
+    expect((await messageRecord(alice, bob, sent.messageId)).json.state).toBe("processed");
     const record = await messageRecord(bob, bob, sent.messageId);
     expect(record.json.receipts.map((r) => r.status)).toEqual(["delivered", "processed"]);
     const { socket: aliceSocket } = await connect(alice);
@@ -164,6 +172,25 @@ describe("processed and receipts", () => {
     ]);
     socket.close();
     aliceSocket.close();
+  });
+
+  it("a processed frame before its ack (lost, or handled out of order) acks the item first", async () => {
+    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+    const { socket } = await connect(bob);
+    const sent = await sendOk(alice, bob, { payload: "early", notify: ["delivered", "processed"] });
+    await socket.items(1);
+    socket.send({ type: "processed", id: sent.messageId, outcome: "processed" });
+    await expect.poll(async () => (await messageRecord(alice, bob, sent.messageId)).json.state).toBe("processed");
+    const record = (await messageRecord(bob, bob, sent.messageId)).json;
+    expect(record.receipts.map((r) => r.status)).toEqual(["delivered", "processed"]);
+    const status = await statusOf(bob);
+    expect(status.queue).toMatchObject({ items: 0, bytes: 0, inFlight: 0 });
+    socket.ack([sent.messageId]); // the late ack changes nothing
+    socket.send("not json");
+    expect((await socket.next("error")).code).toBe("invalid_frame");
+    expect((await messageRecord(bob, bob, sent.messageId)).json.receipts).toHaveLength(2);
+    expect((await statusOf(bob)).counters.acked).toBe(status.counters.acked);
+    socket.close();
   });
 
   it("a failed outcome is always sent; processed without notify is recorded but not sent", async () => {

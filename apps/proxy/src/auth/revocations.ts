@@ -14,7 +14,9 @@ interface RevocationSnapshot {
 }
 
 let snapshot: RevocationSnapshot | null = null;
-let inflight: Promise<RevocationSnapshot> | null = null;
+/** When the refresh under way began; a request canceled mid-refresh never clears it, so it expires. */
+let refreshingSince: number | null = null;
+const REFRESH_ABANDONED_MS = 10_000;
 
 export interface RevocationSource {
   listRevocations(): Promise<{ jtis: string[]; agentIds: string[] }>;
@@ -25,21 +27,29 @@ async function load(source: RevocationSource, now: number): Promise<RevocationSn
   return { fetchedAt: now, jtis: new Set(list.jtis), agentIds: new Set(list.agentIds) };
 }
 
+/**
+ * The isolate's copy, refreshed by the first request that finds it stale. Requests never await
+ * a load another request started: workerd cancels the continuations of a request waiting on a
+ * promise whose creating request has ended ("the Worker's code had hung", a 500 that showed
+ * under 32 concurrent senders). While one request refreshes, the others use the copy it
+ * replaces, at most a refresh older, so a revocation still applies within 60 s.
+ */
 async function current(source: RevocationSource, now: number): Promise<RevocationSnapshot> {
   if (snapshot && now - snapshot.fetchedAt < REVOCATION_REFRESH_MS) return snapshot;
-  if (!inflight) {
-    inflight = load(source, now).finally(() => {
-      inflight = null;
-    });
-  }
+  if (snapshot && refreshingSince !== null && now - refreshingSince < REFRESH_ABANDONED_MS) return snapshot;
+  refreshingSince = now;
   try {
-    snapshot = await inflight;
+    const loaded = await load(source, now);
+    // A refresh that outlived a newer one must not put older data back.
+    if (!snapshot || loaded.fetchedAt >= snapshot.fetchedAt) snapshot = loaded;
   } catch {
     // Fail closed only when we have never seen the list; otherwise serve the last copy
     // rather than take every agent down with the directory.
     if (!snapshot) throw new RelayError("unavailable", "revocation list unavailable", { retryAfterSeconds: 5 });
+  } finally {
+    refreshingSince = null;
   }
-  return snapshot as RevocationSnapshot;
+  return snapshot;
 }
 
 export async function assertNotRevoked(

@@ -47,23 +47,27 @@ export class Admission {
   }
 
   consumeNonce(sender: string, nonce: string, now: number): void {
+    // At most NONCE_SWEEP_BATCH expired rows: those strictly older than the batch+1-th oldest
+    // expiry. A plain range delete on the expiry index; `(sender, nonce) IN (SELECT … LIMIT n)`
+    // cost ~30 times more per request, even with nothing to delete.
     this.sql.run(
-      "DELETE FROM nonces WHERE (sender, nonce) IN (SELECT sender, nonce FROM nonces WHERE expires_at < ? LIMIT ?)",
+      `DELETE FROM nonces WHERE expires_at < ?
+         AND expires_at < COALESCE((SELECT expires_at FROM nonces ORDER BY expires_at LIMIT 1 OFFSET ?), ?)`,
       now,
       NONCE_SWEEP_BATCH,
+      now,
     );
-    const existing = this.sql.one<{ expires_at: number }>(
-      "SELECT expires_at FROM nonces WHERE sender = ? AND nonce = ?",
-      sender,
-      nonce,
-    );
-    if (existing && existing.expires_at >= now) throw new RelayError("replayed_nonce", "nonce already used");
-    this.sql.run(
-      "INSERT INTO nonces (sender, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (sender, nonce) DO UPDATE SET expires_at = excluded.expires_at",
+    // One statement decides: a new nonce is inserted, an expired one is taken over, a live one
+    // writes nothing and is a replay.
+    const written = this.sql.run(
+      `INSERT INTO nonces (sender, nonce, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (sender, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at < ?`,
       sender,
       nonce,
       now + NONCE_WINDOW_MS,
+      now,
     );
+    if (written === 0) throw new RelayError("replayed_nonce", "nonce already used");
   }
 
   /**

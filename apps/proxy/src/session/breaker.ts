@@ -34,12 +34,16 @@ export class DeliveryBreaker {
     return opened === null ? null : opened + this.openMs;
   }
 
-  /** May a batch be sent now? In half-open, only while no probe is in flight. */
-  allows(now: number): boolean {
+  /**
+   * May a batch be sent now? In half-open, only while no probe is in flight. A probe whose items
+   * all left flight unanswered (its socket closed or was taken over, or they expired) can never
+   * be answered, so with nothing in flight another one may go.
+   */
+  allows(now: number, inFlight: number): boolean {
     const state = this.state(now);
     if (state === "closed") return true;
     if (state === "open") return false;
-    return this.meta.get("breaker_probe") !== "1";
+    return this.meta.get("breaker_probe") !== "1" || inFlight === 0;
   }
 
   probing(now: number): void {

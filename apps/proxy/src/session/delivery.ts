@@ -2,7 +2,7 @@ import { type DeliverItem, PROTOCOL_LIMITS, type Receipt } from "@clawrelay/prot
 import { log } from "../log.js";
 import type { DeliveryBreaker } from "./breaker.js";
 import type { SessionContext } from "./context.js";
-import { type ItemRow, laneName, wantsNotice } from "./items.js";
+import { ITEM_WITHOUT_PAYLOAD, type ItemRow, laneName, wantsNotice } from "./items.js";
 import { emitReceipt, finish, terminate } from "./lifecycle.js";
 import { recordHop } from "./records.js";
 import type { LiveSocket, Sockets } from "./sockets.js";
@@ -20,6 +20,15 @@ export function redeliveryDelay(attempts: number, lane: number, random = Math.ra
   const jitter = 1 + (random() * 2 - 1) * PROTOCOL_LIMITS.redeliveryJitter;
   return Math.round(base * jitter);
 }
+
+/**
+ * Whether an item ever went out in a deliver frame. Not `attempts > 0` alone: a nack or a closed
+ * socket gives the attempt back, but the item was still sent (and the connector may hold it).
+ * `attempts > 0` does imply a `sent` hop, and SQLite stops at the first true term of an OR, so
+ * the usual case (an ack for an item in flight) skips the lookup in the trace.
+ */
+export const EVER_SENT =
+  "(items.attempts > 0 OR EXISTS (SELECT 1 FROM hops WHERE hops.item_id = items.id AND hops.hop = 'sent'))";
 
 function toItem(row: ItemRow, attempt: number): DeliverItem {
   if (row.kind === "receipt")
@@ -57,13 +66,14 @@ export class Delivery {
     if (!active) return;
     let inFlight = this.inFlight();
     for (;;) {
-      if (!this.breaker.allows(now)) return;
+      if (!this.breaker.allows(now, inFlight)) return;
       const room = this.s.config.RELAY_MAX_IN_FLIGHT - inFlight;
       if (room <= 0) return;
+      const limit = Math.min(PROTOCOL_LIMITS.maxItemsPerDeliverFrame, room);
       const rows = this.s.sql.all<ItemRow>(
         "SELECT * FROM items WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY lane, seq LIMIT ?",
         now,
-        Math.min(PROTOCOL_LIMITS.maxItemsPerDeliverFrame, room),
+        limit,
       );
       if (rows.length === 0) return;
       const sent = this.sendBatch(active, rows, now);
@@ -73,6 +83,8 @@ export class Delivery {
         this.breaker.probing(now);
         return;
       }
+      // Fewer than asked for and all of them sent: nothing else is ready, no need to look again.
+      if (rows.length < limit && sent === rows.length) return;
     }
   }
 
@@ -114,7 +126,7 @@ export class Delivery {
     let acked = 0;
     for (const id of ids) {
       const row = this.s.sql.one<ItemRow>(
-        "SELECT * FROM items WHERE id = ? AND state IN ('inflight', 'queued') AND attempts > 0",
+        `SELECT ${ITEM_WITHOUT_PAYLOAD} FROM items WHERE id = ? AND state IN ('inflight', 'queued') AND ${EVER_SENT}`,
         id,
       );
       if (!row) continue; // unknown, never sent, or already finished: no effect
@@ -173,10 +185,35 @@ export class Delivery {
     reason: string | undefined,
     now: number,
   ): void {
-    const row = this.s.sql.one<ItemRow>("SELECT * FROM items WHERE id = ? AND kind = 'message'", id);
-    if (!row || row.attempts === 0 || row.terminal !== null) return;
+    const select = `SELECT ${ITEM_WITHOUT_PAYLOAD} FROM items WHERE id = ? AND kind = 'message' AND ${EVER_SENT}`;
+    let row = this.s.sql.one<ItemRow>(select, id);
+    if (!row || row.terminal !== null) return;
     if (!["acked", "inflight", "queued"].includes(row.state)) return;
+    if (row.state !== "acked") {
+      // A connector reports an outcome only for an item it stored, so the outcome implies the
+      // ack. That ack may have been lost with a socket, or be handled after this frame: workerd
+      // does not always hand a session one socket's messages in the order they were sent (seen
+      // in local workerd under CPU load). Ack first, so a requested `delivered` receipt still
+      // comes before the terminal one, and the item leaves the queue's accounting once.
+      this.ack([row.id], now);
+      row = this.s.sql.one<ItemRow>(select, id);
+      if (!row || row.terminal !== null) return;
+    }
     terminate(this.s, row, outcome, now, reason);
+  }
+
+  /**
+   * A standby was promoted. The breaker's failures and the items' redelivery backoffs were the
+   * previous active connector not answering: the promoted one starts with a closed breaker and
+   * everything due now, so it gets what was in flight at once and in lane order (PROTOCOL.md §6),
+   * not after the old connector's breaker and backoffs have run out.
+   */
+  handOver(now: number): void {
+    if (this.breaker.success() === "closed") {
+      log("info", { event: "breaker_closed", agentId: this.s.agentId(), reason: "handover" });
+    }
+    this.s.sql.run("UPDATE items SET next_attempt_at = 0 WHERE state = 'queued' AND next_attempt_at > 0");
+    this.pump(now);
   }
 
   /** Items sent to a socket that closed go back to the queue; that send does not count. */
@@ -214,7 +251,7 @@ export class Delivery {
   /** Ack timeouts: redeliver after backoff, or dead-letter after the attempt budget. */
   sweepAckTimeouts(now: number): void {
     const rows = this.s.sql.all<ItemRow>(
-      "SELECT * FROM items WHERE state = 'inflight' AND ack_deadline <= ? ORDER BY ack_deadline LIMIT ?",
+      `SELECT ${ITEM_WITHOUT_PAYLOAD} FROM items WHERE state = 'inflight' AND ack_deadline <= ? ORDER BY ack_deadline LIMIT ?`,
       now,
       SWEEP_BATCH,
     );

@@ -1,7 +1,7 @@
 import { PRIORITIES, PROTOCOL_LIMITS, type ReconnectAckFrame, type ReconnectFrame } from "@clawrelay/protocol";
 import { log } from "../log.js";
 import type { SessionContext } from "./context.js";
-import type { Delivery } from "./delivery.js";
+import { type Delivery, EVER_SENT } from "./delivery.js";
 import { countConnectedTime } from "./metrics.js";
 import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
 
@@ -76,8 +76,8 @@ function retire(
 /** Unknown to the relay, or never sent (so "newer than anything it sent"). */
 function needsResync(s: SessionContext, lastReceivedId: string | null): boolean {
   if (lastReceivedId === null) return false;
-  const row = s.sql.one<{ attempts: number }>("SELECT attempts FROM items WHERE id = ?", lastReceivedId);
-  return row === null || row.attempts === 0;
+  const row = s.sql.one<{ sent: number }>(`SELECT ${EVER_SENT} AS sent FROM items WHERE id = ?`, lastReceivedId);
+  return row === null || row.sent === 0;
 }
 
 function reconnectAck(
@@ -146,6 +146,6 @@ export function promoteStandby(
   sockets.update(next, { role: "active", roleSince: now });
   sendFrame(next.ws, { type: "role", role: "active", reason });
   log("info", { event: "standby_promoted", agentId: s.agentId(), connectorId: next.data.connectorId, reason });
-  delivery.pump(now);
+  delivery.handOver(now);
   return next;
 }

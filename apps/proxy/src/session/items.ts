@@ -25,6 +25,14 @@ export interface ItemRow extends Record<string, string | number | null> {
   terminal: string | null;
 }
 
+/**
+ * Every column of `items` with the payload read as NULL (as on a finished row), for the paths
+ * that act on an item without sending it — an ack, a processed report, an ack timeout — so a
+ * payload of up to 256 KiB is not copied out of SQLite only to be dropped.
+ */
+export const ITEM_WITHOUT_PAYLOAD =
+  "seq, id, kind, lane, sender, sender_relay, correlation_id, content_type, NULL AS payload, bytes, notify, state, enqueued_at, expires_at, attempts, next_attempt_at, ack_deadline, connector_id, delayed_due, finished_at, terminal";
+
 export type ItemState = "queued" | "inflight" | "acked" | "processed" | "failed" | "expired" | "shed" | "dead_lettered";
 export const LIVE_STATES: readonly ItemState[] = ["queued", "inflight"];
 

@@ -1,9 +1,15 @@
 import { isFailureStatus, PROTOCOL_LIMITS, type Receipt, type ReceiptStatus } from "@clawrelay/protocol";
-import { ulid } from "ulid";
+import { monotonicFactory } from "ulid";
 import { log } from "../log.js";
 import type { SessionContext } from "./context.js";
 import { type ItemRow, type ItemState, LIVE_STATES, type NotifyName, wantsNotice } from "./items.js";
 import { recordHop } from "./records.js";
+
+/**
+ * Receipt ids increase even within one millisecond (a `delivered` and a `processed` receipt are
+ * often made in the same one), so ordering a message's receipts by id is ordering them by birth.
+ */
+const receiptUlid = monotonicFactory();
 
 /** Take an item out of the live queue into a finished state (payload dropped, record kept). */
 export function finish(s: SessionContext, row: ItemRow, state: ItemState, now: number): void {
@@ -58,7 +64,7 @@ export function emitReceipt(
   reason?: string,
 ): Receipt {
   const receipt: Receipt = {
-    receiptId: ulid(now),
+    receiptId: receiptUlid(now),
     messageId: row.id,
     correlationId: row.correlation_id,
     status,

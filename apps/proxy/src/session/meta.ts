@@ -24,6 +24,8 @@ export class Meta {
 
   set(key: string, value: string | number | null): void {
     if (value === null) {
+      // Known absent already (every ack clears the breaker's keys): nothing to delete.
+      if (this.cache.has(key) && this.cache.get(key) === null) return;
       this.sql.run("DELETE FROM meta WHERE key = ?", key);
       this.cache.set(key, null);
       return;

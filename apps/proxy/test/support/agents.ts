@@ -10,6 +10,7 @@ import {
 import { SignJWT } from "jose";
 import { ulid } from "ulid";
 import testKeys from "../fixtures/keys.json";
+import type { Fetcher } from "./direct.js";
 
 export const ORIGIN = "http://relay.test";
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
@@ -85,6 +86,8 @@ export function standardClaims(
 }
 
 export interface SignedCallOptions {
+  /** How the request reaches the Worker (default SELF; the model test uses `fetchDirect`). */
+  via?: Fetcher;
   body?: string | Uint8Array | null;
   contentType?: string | null;
   correlationId?: string;
@@ -125,7 +128,8 @@ export async function signedCall(
     headers["content-type"] = options.contentType ?? "application/json";
   const init = { method, url, headers, body };
   options.mutate?.(init);
-  return exports.default.fetch(new Request(init.url, { method: init.method, headers: init.headers, body: init.body }));
+  const request = new Request(init.url, { method: init.method, headers: init.headers, body: init.body });
+  return options.via ? options.via(request) : exports.default.fetch(request);
 }
 
 export function adminCall(method: string, path: string, body?: unknown): Promise<Response> {

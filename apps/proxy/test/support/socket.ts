@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { type MessageItem, parseFrame, type RelayFrame, relayFrameSchema } from "@clawrelay/protocol";
 import { signRequest } from "@clawrelay/signing";
 import { ORIGIN, type TestAgent } from "./agents.js";
+import type { Fetcher } from "./direct.js";
 
 type FrameOf<T extends RelayFrame["type"]> = Extract<RelayFrame, { type: T }>;
 
@@ -112,6 +113,8 @@ export interface ConnectOptions {
   offlineSinceMs?: number | null;
   /** Skip sending the reconnect frame (handshake tests). */
   noHandshake?: boolean;
+  /** How the upgrade reaches the Worker (default SELF; the model test uses `fetchDirect`). */
+  via?: Fetcher;
 }
 
 export async function openSocket(
@@ -122,7 +125,8 @@ export async function openSocket(
   const { headers } = await signRequest({ token: agent.token, privateKey: agent.privateJwk, method: "GET", url });
   headers.upgrade = "websocket";
   if (options.connectorId) headers["x-claw-connector-id"] = options.connectorId;
-  const res = await exports.default.fetch(new Request(url, { headers }));
+  const request = new Request(url, { headers });
+  const res = await (options.via ? options.via(request) : exports.default.fetch(request));
   if (!res.webSocket) throw new Error(`no websocket: HTTP ${res.status} ${await res.text()}`);
   res.webSocket.accept();
   return { socket: new TestSocket(res.webSocket), res };

@@ -1,0 +1,52 @@
+import type { ModelConfig, ModelItem } from "./types.js";
+
+/** How long a 507 asks the sender to wait (a product decision: queues drain at connector speed). */
+export const QUEUE_FULL_RETRY_SECONDS = 30;
+
+/** §5 rate limit: a token bucket per sender, `burst` tokens refilled at `ratePerMinute`. */
+export class TokenBuckets {
+  private readonly buckets = new Map<number, { tokens: number; updatedAt: number }>();
+
+  /** Take a token; returns null, or the Retry-After (whole seconds until the next token) when empty. */
+  take(sender: number, ratePerMinute: number, burst: number, now: number): number | null {
+    const perMs = ratePerMinute / 60_000;
+    const bucket = this.buckets.get(sender);
+    const elapsed = bucket ? Math.max(0, now - bucket.updatedAt) : 0;
+    const tokens = Math.min(burst, bucket ? bucket.tokens + elapsed * perMs : burst);
+    if (tokens < 1) return Math.max(1, Math.ceil((1 - tokens) / perMs / 1000));
+    this.buckets.set(sender, { tokens: tokens - 1, updatedAt: now });
+    return null;
+  }
+}
+
+/**
+ * §5 capacity: caps on the queue's items and bytes, the low lane refused at 80 % of either, one
+ * sender at most its share, and at a full queue the oldest queued (not in-flight) items of the
+ * lowest lane below the newcomer's shed first. Returns the victims, or null for 507.
+ */
+export function planCapacity(
+  config: ModelConfig,
+  live: readonly ModelItem[],
+  newcomer: { sender: number; lane: number; bytes: number; senderShare: number },
+): ModelItem[] | null {
+  const { maxItems, maxBytes, lowAdmitRatio } = config;
+  const { sender, lane, bytes, senderShare } = newcomer;
+  const own = live.filter((i) => i.sender === sender);
+  const ownBytes = own.reduce((sum, i) => sum + i.bytes, 0);
+  let items = live.length;
+  let used = live.reduce((sum, i) => sum + i.bytes, 0);
+  if (bytes > maxBytes) return null;
+  if (own.length + 1 > senderShare * maxItems || ownBytes + bytes > senderShare * maxBytes) return null;
+  if (lane === 2 && (items + 1 > lowAdmitRatio * maxItems || used + bytes > lowAdmitRatio * maxBytes)) return null;
+  const fits = () => items + 1 <= maxItems && used + bytes <= maxBytes;
+  const victims: ModelItem[] = [];
+  for (let victimLane = 2; victimLane > lane && !fits(); victimLane--) {
+    for (const candidate of live.filter((i) => i.state === "queued" && i.lane === victimLane)) {
+      if (fits()) break;
+      victims.push(candidate);
+      items -= 1;
+      used -= candidate.bytes;
+    }
+  }
+  return fits() ? victims : null;
+}
