@@ -16,7 +16,7 @@ export interface HookCall {
   };
   headers: IncomingHttpHeaders;
 }
-export type HookMode = "ok" | "fail" | "hang";
+export type HookMode = "ok" | "fail" | "hang" | "hold";
 export class StandInHook {
   constructor(options?: { keepCalls?: boolean });
   keepCalls: boolean;
@@ -25,6 +25,8 @@ export class StandInHook {
   url: string;
   onCall: ((call: HookCall) => void) | null;
   start(): Promise<this>;
+  /** Back to "ok", answering every call held in "hold" mode with 204. */
+  release(): void;
   messages(): HookCall[];
   receipts(): HookCall[];
   waitFor(predicate: (hook: StandInHook) => boolean, timeoutMs?: number, what?: string): Promise<void>;

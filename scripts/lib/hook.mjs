@@ -4,12 +4,13 @@ import { createServer } from "node:http";
 
 export class StandInHook {
   calls = [];
-  /** "ok" | "fail" | "hang" */
+  /** "ok" | "fail" | "hang" | "hold" (answered only by `release()`, e.g. to let an inbox fill up first) */
   mode = "ok";
   url = "";
   onCall = null;
   #server = null;
   #waiters = [];
+  #held = [];
 
   /** keepCalls: false keeps no call in `calls` (long benchmarks); `onCall` still sees every call. */
   constructor({ keepCalls = true } = {}) {
@@ -34,16 +35,30 @@ export class StandInHook {
           return;
         }
         const call = { at: Date.now(), body, headers: req.headers };
-        if (this.keepCalls) this.calls.push(call);
-        res.writeHead(204).end();
-        this.onCall?.(call);
-        for (const wake of this.#waiters.splice(0)) wake();
+        if (this.mode === "hold") {
+          this.#held.push({ res, call });
+          return;
+        }
+        this.#answer(res, call);
       });
     });
     this.#server.keepAliveTimeout = 5_000;
     await new Promise((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
     this.url = `http://127.0.0.1:${this.#server.address().port}/hook`;
     return this;
+  }
+
+  #answer(res, call) {
+    if (this.keepCalls) this.calls.push(call);
+    res.writeHead(204).end();
+    this.onCall?.(call);
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  /** Back to "ok": every call held so far is answered 204 now (and recorded, at this moment). */
+  release() {
+    this.mode = "ok";
+    for (const { res, call } of this.#held.splice(0)) this.#answer(res, { ...call, at: Date.now() });
   }
 
   messages() {

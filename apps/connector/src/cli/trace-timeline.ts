@@ -40,6 +40,9 @@ const STEPS: Record<string, TimelineEntry["step"]> = {
 /** Which source an echo repeats: when that source is in the trace, the echo never counts as the last hop. */
 const ECHO_OF: Record<string, TraceSource> = {
   "sender.relay_accepted": "relay",
+  // The relay hearing the connector stored the item; connectors send acks in bulk, a few ms
+  // later, so it often lands after the agent already has the item.
+  "relay.acked": "recipient",
   "relay.processed": "recipient",
   "relay.failed": "recipient",
   "relay.dead_lettered": "recipient",

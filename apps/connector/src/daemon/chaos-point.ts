@@ -9,7 +9,8 @@ import { writeSync } from "node:fs";
  *
  * - `before_commit`: a deliver frame arrived; nothing of it is in the inbox yet.
  * - `after_commit`: the batch is committed to the inbox; its ack is not sent yet.
- * - `after_ack`: an inbox message (committed and acked) is about to go to the agent's hook.
+ * - `after_ack`: an inbox message whose ack frame has gone to the socket is about to go to the
+ *   agent's hook (acks may wait a few ms to go in bulk, so not every inbox message qualifies).
  */
 export const CHAOS_POINTS = ["before_commit", "after_commit", "after_ack"] as const;
 export type ChaosPoint = (typeof CHAOS_POINTS)[number];
@@ -27,13 +28,37 @@ export function parseChaosSpec(raw: string | undefined): ChaosSpec | null {
 
 let armed = parseChaosSpec(process.env.CLAWRELAY_CHAOS_STOP_AT);
 let reached = 0;
+/** Ids whose ack frame was handed to the socket, kept only while `after_ack` is armed. */
+const ackSent = new Set<string>();
 
-export function chaosPoint(point: ChaosPoint, items: readonly { kind: string; id: string }[]): void {
+/** An ack frame for these ids is being written to the relay socket. */
+export function noteAckSent(ids: readonly string[]): void {
+  if (armed?.point !== "after_ack") return;
+  for (const id of ids) ackSent.add(id);
+}
+
+/**
+ * `hookCallsInFlight` names the inbox items whose webhook call is under way (not the ones in
+ * hand here): the hook may already have taken them without this process having recorded it, so
+ * a kill now legitimately makes them go to the hook again after the restart (RELIABILITY.md).
+ * The harness counts those repeats apart from the duplicates that must never happen.
+ */
+export function chaosPoint(
+  point: ChaosPoint,
+  items: readonly { kind: string; id: string }[],
+  hookCallsInFlight: () => readonly string[] = () => [],
+): void {
   if (armed === null || armed.point !== point) return;
-  const messageIds = items.filter((item) => item.kind === "message").map((item) => item.id);
+  const messageIds = items
+    .filter((item) => item.kind === "message" && (point !== "after_ack" || ackSent.has(item.id)))
+    .map((item) => item.id);
   if (messageIds.length === 0 || ++reached < armed.occurrence) return;
   armed = null;
+  ackSent.clear();
+  const inHand = new Set(items.map((item) => item.id));
+  const inFlight = hookCallsInFlight().filter((id) => !inHand.has(id));
   // Synchronous on purpose: the line must be out before the process stops.
-  writeSync(2, `${JSON.stringify({ event: "chaos_stop", point, messageIds, pid: process.pid })}\n`);
+  const line = { event: "chaos_stop", point, messageIds, hookCallsInFlight: inFlight, pid: process.pid };
+  writeSync(2, `${JSON.stringify(line)}\n`);
   process.kill(process.pid, "SIGSTOP");
 }

@@ -150,9 +150,9 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     timing: config,
     resumeState: () => store.resumeState(),
     onDeliver: (items) => {
-      chaosPoint("before_commit", items);
+      chaosPoint("before_commit", items, () => inbound.hookCallsInFlight());
       const result = store.storeInbound(items, clock.now());
-      chaosPoint("after_commit", items);
+      chaosPoint("after_commit", items, () => inbound.hookCallsInFlight());
       for (const item of result.stored) {
         if (item.kind === "message") {
           logger.info(

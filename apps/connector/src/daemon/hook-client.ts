@@ -1,4 +1,5 @@
 import { type DeliverItem, HEADERS, HOOK_MESSAGE_TYPE, HOOK_RECEIPT_TYPE } from "@clawrelay/protocol";
+import { followAbort } from "./abort.js";
 import { parseRetryAfter } from "./clock.js";
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -50,10 +51,12 @@ const PAUSE_GRACE_MS = 250;
  * Like `AbortSignal.timeout(timeoutMs)`, except when the timer fires late: then this process was
  * paused, and after a pause Node runs expired timers before it reads sockets, so a hook that
  * answered in time would be taken for one that timed out and get the item a second time.
- * A late timer therefore first gives pending I/O a short grace.
+ * A late timer therefore first gives pending I/O a short grace. `parent` (the daemon's shutdown)
+ * aborts it too.
  */
-export function hookTimeout(timeoutMs: number): { signal: AbortSignal; clear(): void } {
+export function hookTimeout(timeoutMs: number, parent?: AbortSignal): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
+  const detach = parent ? followAbort(parent, controller) : () => undefined;
   const startedAt = performance.now();
   const abort = () => controller.abort(new DOMException("the hook did not answer in time", "TimeoutError"));
   let timer = setTimeout(() => {
@@ -66,7 +69,13 @@ export function hookTimeout(timeoutMs: number): { signal: AbortSignal; clear(): 
   }, timeoutMs);
   // Like AbortSignal.timeout: a pending hook deadline alone never keeps the process alive.
   timer.unref();
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      detach();
+    },
+  };
 }
 
 export async function postHook(
@@ -77,14 +86,14 @@ export async function postHook(
   shutdown: AbortSignal,
 ): Promise<HookResult> {
   let response: Response;
-  const timeout = hookTimeout(timeoutMs);
+  const timeout = hookTimeout(timeoutMs, shutdown);
   try {
     response = await fetchFn(request.url, {
       method: "POST",
       headers: request.headers,
       body: request.body,
       redirect: "manual",
-      signal: AbortSignal.any([timeout.signal, shutdown]),
+      signal: timeout.signal,
     });
   } catch (error) {
     timeout.clear();

@@ -42,6 +42,7 @@ class RetryableHookFailure extends Error {
 }
 
 const REPORT_BATCH = 256;
+const REPORT_FLUSH_MS = 10;
 
 /**
  * Delivers inbox items to the agent's hooks, one durable step at a time. It runs beside
@@ -95,6 +96,11 @@ export class InboundWorker {
     this.pump.wake();
   }
 
+  /** Inbox items whose webhook call is under way. */
+  hookCallsInFlight(): string[] {
+    return this.pump.runningIds;
+  }
+
   status(): InboundStatus {
     return { breaker: this.breaker.state(), inFlight: this.pump.inFlight, lastError: this.lastError };
   }
@@ -126,14 +132,17 @@ export class InboundWorker {
     );
   }
 
-  /** Items finishing in the same turn of the event loop share one report flush. */
+  /**
+   * Reports go out at most every REPORT_FLUSH_MS, so a run of deliveries shares one query and one
+   * commit instead of paying them per item; `processed` is not on any latency path.
+   */
   private scheduleReportFlush(): void {
     if (this.reportFlushScheduled) return;
     this.reportFlushScheduled = true;
-    setImmediate(() => {
+    this.options.clock.setTimeout(() => {
       this.reportFlushScheduled = false;
       this.flushReports();
-    });
+    }, REPORT_FLUSH_MS);
   }
 
   /** Start nothing new; give calls in flight `graceMs` to finish, then abort them (the items stay pending). */
@@ -154,7 +163,7 @@ export class InboundWorker {
       this.scheduleReportFlush();
       return;
     }
-    chaosPoint("after_ack", [entry]);
+    chaosPoint("after_ack", [entry], () => this.pump.runningIds);
     const request = buildHookRequest(entry.item, this.options.hook);
     let result: HookResult;
     const startedAt = clock.now();

@@ -12,6 +12,7 @@ import {
 } from "@clawrelay/protocol";
 import type WebSocket from "ws";
 import { z } from "zod";
+import { noteAckSent } from "./chaos-point.js";
 
 /** The most ids one ack/nack frame may carry (the frame schema's bound). */
 const MAX_IDS_PER_FRAME = 1024;
@@ -68,7 +69,9 @@ export function chunkIds(ids: readonly string[]): string[][] {
   return chunks;
 }
 
+/** Every frame the link writes goes through here, just before `socket.send`. */
 export function encode(frame: ConnectorFrame): string {
+  if (frame.type === "ack") noteAckSent(frame.ids);
   return encodeFrame(frame);
 }
 

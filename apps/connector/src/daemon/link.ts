@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { type ConnectorFrame, type DeliverItem, HEADERS, PROTOCOL_LIMITS, type RelayFrame } from "@clawrelay/protocol";
 import WebSocket from "ws";
 import type { TimerHandle } from "./clock.js";
+import { AckCoalescer, DeliverCoalescer } from "./deliver-coalescer.js";
 import {
   chunkIds,
   connectUrl,
@@ -23,6 +24,8 @@ interface Attempt {
   relayUrl: string;
   rejection: UpgradeRejection | null;
   heartbeat: Heartbeat;
+  deliveries: DeliverCoalescer;
+  acks: AckCoalescer;
 }
 
 /**
@@ -72,6 +75,8 @@ export class RelayLink extends EventEmitter<LinkEvents> {
   send(frame: ConnectorFrame): boolean {
     const socket = this.current?.socket;
     if (this.state !== "connected" || !socket || socket.readyState !== WebSocket.OPEN) return false;
+    // Acks that wait go first: the relay must hear an item was stored before it was processed.
+    this.current?.acks.flush();
     socket.send(encode(frame));
     return true;
   }
@@ -85,6 +90,9 @@ export class RelayLink extends EventEmitter<LinkEvents> {
     this.current = null;
     if (!attempt) return;
     attempt.heartbeat.stop();
+    attempt.deliveries.clear();
+    // What was committed is acked before the socket goes, so the relay need not send it again.
+    attempt.acks.flush();
     const { socket } = attempt;
     if (socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
@@ -134,6 +142,20 @@ export class RelayLink extends EventEmitter<LinkEvents> {
         },
         () => this.onHeartbeatTimeout(attempt),
       ),
+      deliveries: new DeliverCoalescer(
+        (items) => this.commitDelivered(items),
+        (outcome) => {
+          attempt.acks.add(outcome.ack);
+          if (outcome.nackInboxFull.length === 0) return;
+          attempt.acks.flush();
+          for (const ids of chunkIds(outcome.nackInboxFull)) {
+            socket.send(encode({ type: "nack", ids, reason: "inbox_full" }));
+          }
+        },
+      ),
+      acks: new AckCoalescer((ids) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(encode({ type: "ack", ids }));
+      }),
     };
     this.current = attempt;
     socket.on("open", () => this.onOpen(attempt));
@@ -234,20 +256,20 @@ export class RelayLink extends EventEmitter<LinkEvents> {
   }
 
   private handleDeliver(attempt: Attempt, items: DeliverItem[]): void {
-    let outcome: DeliverOutcome;
+    attempt.deliveries.add(items);
+  }
+
+  /** Store delivered items; null when nothing was committed (nothing may be acked then). */
+  private commitDelivered(items: DeliverItem[]): DeliverOutcome | null {
     try {
-      outcome = this.options.onDeliver(items);
+      return this.options.onDeliver(items);
     } catch (error) {
       // Nothing was committed, so nothing is acked; the relay redelivers after its ack timeout.
       this.options.logger.error(
         { event: "inbox_store_failed", count: items.length, error: (error as Error).message },
         "could not store delivered items",
       );
-      return;
-    }
-    for (const ids of chunkIds(outcome.ack)) attempt.socket.send(encode({ type: "ack", ids }));
-    for (const ids of chunkIds(outcome.nackInboxFull)) {
-      attempt.socket.send(encode({ type: "nack", ids, reason: "inbox_full" }));
+      return null;
     }
   }
 
@@ -263,6 +285,8 @@ export class RelayLink extends EventEmitter<LinkEvents> {
     if (this.current !== attempt) return;
     this.current = null;
     attempt.heartbeat.stop();
+    attempt.deliveries.clear();
+    attempt.acks.clear();
     this.cancelTimer("handshake");
     const wasConnected = this.state === "connected";
     const now = this.options.clock.now();

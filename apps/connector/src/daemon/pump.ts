@@ -29,6 +29,11 @@ export class Pump<T extends { id: string }> {
     return this.busy.size;
   }
 
+  /** The ids of the items running now. */
+  get runningIds(): string[] {
+    return [...this.busy.keys()];
+  }
+
   wake(): void {
     if (this.stopped) return;
     this.timer?.cancel();

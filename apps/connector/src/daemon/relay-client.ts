@@ -1,4 +1,5 @@
 import { errorBodySchema, HEADERS, sendAnswerSchema } from "@clawrelay/protocol";
+import { deadline } from "./abort.js";
 import { parseRetryAfter } from "./clock.js";
 import type { FetchLike } from "./hook-client.js";
 import type { Signer } from "./signer.js";
@@ -61,7 +62,7 @@ export async function sendToRelay(
 ): Promise<RelaySendResult> {
   let response: Response;
   let text: string;
-  const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown]);
+  const { signal, clear } = deadline(timeoutMs, shutdown);
   try {
     const headers = await signer({
       method: "POST",
@@ -82,6 +83,8 @@ export async function sendToRelay(
     const name = (error as Error).name;
     const code = name === "TimeoutError" || name === "AbortError" ? "relay_timeout" : "relay_unreachable";
     return { kind: "unavailable", code, status: null, retryAfterMs: undefined };
+  } finally {
+    clear();
   }
   const status = response.status;
   const json = parseJson(text);

@@ -97,6 +97,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX trace_by_message ON trace (message_id);
   CREATE INDEX trace_by_time ON trace (at);
   `,
+  // 2: lane-FIFO inbox. A lane is (kind, priority_rank) in rowid order; the index ends in the
+  // implicit rowid, so each lane's first pending items are an `ORDER BY rowid LIMIT n` lookup.
+  // It replaces inbox_order, which only the old cross-lane due query used.
+  `
+  CREATE INDEX inbox_lane ON inbox (state, kind, priority_rank);
+  DROP INDEX inbox_order;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -100,11 +100,13 @@ export class Store {
    */
   lazily<T>(work: () => T): T {
     if (this.db.inTransaction) return work();
-    this.db.pragma("synchronous = NORMAL");
+    // exec, not a prepared statement: SQLite applies a PRAGMA when it compiles it, so a prepared
+    // one re-run does nothing.
+    this.db.exec("PRAGMA synchronous = NORMAL");
     try {
       return work();
     } finally {
-      this.db.pragma("synchronous = FULL");
+      this.db.exec("PRAGMA synchronous = FULL");
     }
   }
 

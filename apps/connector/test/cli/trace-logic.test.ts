@@ -143,6 +143,25 @@ describe("trace: last hop", () => {
     expect(relayOnly.diagnosis).toBe(`delivered to the agent at ${at(35)} (reported by bob-agent's connector)`);
   });
 
+  it("acks go in bulk: the relay's ack landing after the hook call is not the last hop", () => {
+    const bob = connector("bob-agent", {
+      query: MSG,
+      hops: [
+        hop("recipient", "inbox_stored", 13, { messageId: MSG }),
+        hop("recipient", "hook_delivered", 15, { messageId: MSG }),
+      ],
+    });
+    const relay = record({
+      state: "acked",
+      attempts: 1,
+      trace: [...sentHops, { hop: "acked", at: T + 24, detail: null }],
+    });
+    expect(report([aliceSent, bob], relay)).toMatchObject({
+      lastHop: "recipient.hook_delivered",
+    });
+    expect(report([aliceSent], relay)).toMatchObject({ lastHop: "relay.acked" });
+  });
+
   it("in flight: the sender hearing 202 late is not progress; the relay's send is the last hop", () => {
     const r = report([aliceSent], record({ state: "inflight", attempts: 1, trace: sentHops }));
     expect(r).toMatchObject({ lastHop: "relay.sent", outcome: "pending", stuck: true, stuckAt: "relay_in_flight" });

@@ -61,7 +61,7 @@ describe("service units", () => {
     expect(unit).not.toMatch(/^(Requires|BindsTo|PartOf)=/m);
     expect(unit.match(/^After=.*$/gm)).toEqual(["After=network-online.target"]);
     expect(unit).toContain(
-      'ExecStart="/usr/bin/node" "/opt/claw relay/clawrelay.mjs" "connector" "start" "--config" "/etc/claw/50%%.json"',
+      'ExecStart="/usr/bin/node" "--max-old-space-size=96" "--max-semi-space-size=4" "/opt/claw relay/clawrelay.mjs" "connector" "start" "--config" "/etc/claw/50%%.json"',
     );
   });
 
@@ -70,6 +70,10 @@ describe("service units", () => {
     expect(plist).toMatch(/<key>KeepAlive<\/key>\s*<true\/>/);
     expect(plist).toContain("<string>/etc/a&amp;b.json</string>");
     expect(plist).toContain("<string>com.clawrelay.connector.bob-agent</string>");
+    // The daemon's heap limits come right after node, before the script.
+    expect(plist).toMatch(
+      /<string>\/usr\/bin\/node<\/string>\s*<string>--max-old-space-size=96<\/string>\s*<string>--max-semi-space-size=4<\/string>\s*<string>\/opt\/claw relay\/clawrelay.mjs<\/string>/,
+    );
   });
 
   it("service install writes the unit for the config's agent", async () => {
