@@ -1,0 +1,66 @@
+// Command line of `pnpm bench` and the sizes of each scenario, full and --quick.
+import { join } from "node:path";
+import { ROOT } from "../../scripts/lib/relay.mjs";
+
+/** `backlog` includes the connector-memory measurement (its largest size fills the connector's inbox). */
+export const SCENARIOS = ["seq1", "c32x1", "c32x32", "backlog", "failover", "profile", "logs"];
+
+const FULL = {
+  seq1: 500,
+  c32x1: 4000,
+  c32x32: 4000,
+  backlogSizes: [1_000, 10_000, 100_000],
+  failoverRounds: 5,
+  profileMessages: 3000,
+  logsMessages: 2000,
+  /** The whole run is aborted (non-zero exit, everything killed) past this. */
+  watchdogMs: 30 * 60_000,
+};
+
+const QUICK = {
+  seq1: 40,
+  c32x1: 320,
+  c32x32: 320,
+  backlogSizes: [100, 300, 1_000],
+  failoverRounds: 2,
+  profileMessages: 320,
+  logsMessages: 320,
+  watchdogMs: 5 * 60_000,
+};
+
+const USAGE = `usage: pnpm bench [--quick] [--only <scenario,...>] [--out <file>]
+  --quick      small sizes, every code path (CI smoke check); writes test-artifacts/bench/BENCHMARKS.quick.md
+  --only       run some of: ${SCENARIOS.join(", ")}
+  --out        where the Markdown report goes (default BENCHMARKS.md, or the quick file with --quick)
+  --no-write   print the report, write no file
+  --from       render the report again from a results.json of an earlier run (runs nothing)`;
+
+/** Parsed flags: { quick, only: Set, out: string | null, sizes, artifacts }. Throws on unknown flags. */
+export function parseOptions(argv) {
+  const options = { quick: false, only: new Set(SCENARIOS), out: undefined, write: true, from: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
+      return next;
+    };
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "--only") options.only = new Set(value().split(","));
+    else if (arg === "--out") options.out = value();
+    else if (arg === "--no-write") options.write = false;
+    else if (arg === "--from") options.from = value();
+    else if (arg === "--help" || arg === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  }
+  for (const name of options.only) {
+    if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario ${name}\n${USAGE}`);
+  }
+  const artifacts = join(ROOT, "test-artifacts/bench");
+  options.artifacts = artifacts;
+  options.out ??= options.quick ? join(artifacts, "BENCHMARKS.quick.md") : join(ROOT, "BENCHMARKS.md");
+  options.sizes = options.quick ? QUICK : FULL;
+  return options;
+}

@@ -1,0 +1,203 @@
+// BENCHMARKS.md from one run's results.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../../scripts/lib/relay.mjs";
+import { BENCH_CONNECTOR_CONFIG, BENCH_RELAY_VARS, DAEMON_NODE_FLAGS } from "./clawrelay-side.mjs";
+import { profileMarkdown } from "./cpuprofile.mjs";
+import { checkTargets, verdict } from "./targets.mjs";
+
+const LIVE_TITLES = {
+  seq1: "1 sender, sequential",
+  c32x1: "32 senders → 1 agent",
+  c32x32: "32 senders → 32 agents",
+};
+
+const n = (value, digits = 1) => (value === null || value === undefined ? "–" : value.toFixed(digits));
+const int = (value) => (value === null || value === undefined ? "–" : Math.round(value).toLocaleString("en"));
+
+function ratio(pair, field = "msgsPerSecond") {
+  if (!pair?.baseline || !pair?.clawrelay || !pair.baseline[field]) return "–";
+  return `${(100 * (pair.clawrelay[field] / pair.baseline[field])).toFixed(0)} %`;
+}
+
+function liveTable(live) {
+  const lines = [
+    "| scenario | side | messages | msg/s | p50 ms | p95 ms | p99 ms | clawrelay / baseline |",
+    "|---|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const [key, pair] of Object.entries(live)) {
+    for (const side of ["baseline", "clawrelay"]) {
+      const r = pair[side];
+      if (!r) continue;
+      lines.push(
+        `| ${LIVE_TITLES[key] ?? key} | ${side} | ${int(r.messages)} | ${n(r.msgsPerSecond)} | ${n(r.latencyMs.p50)} | ${n(r.latencyMs.p95)} | ${n(r.latencyMs.p99)} | ${side === "clawrelay" ? ratio(pair) : ""} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+function backlogTable(backlog) {
+  const lines = [
+    "| backlog | side | built in s | relay → client: msg/s | s | clawrelay / baseline | connector → agent: msg/s | s |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const [count, pair] of Object.entries(backlog)) {
+    for (const side of ["baseline", "clawrelay"]) {
+      const r = pair[side];
+      if (!r) continue;
+      const claw = side === "clawrelay";
+      lines.push(
+        `| ${int(Number(count))} | ${side} | ${n(r.buildSeconds)} | ${n(r.msgsPerSecond)} | ${n(r.seconds)} | ${claw ? ratio(pair) : ""} | ${claw ? n(r.hookMsgsPerSecond) : ""} | ${claw ? n(r.hookSeconds) : ""} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+function usageRows(label, usage) {
+  return Object.entries(usage?.processes ?? {}).map(
+    ([process, u]) => `| ${label} | ${process} | ${n(u.cpuSeconds)} | ${n(u.cpuPercent, 0)} % | ${n(u.peakMiB)} |`,
+  );
+}
+
+function usageTable(results) {
+  const lines = ["| scenario | process | CPU s | CPU (% of one core) | peak RSS MiB |", "|---|---|---:|---:|---:|"];
+  for (const [key, pair] of Object.entries(results.live ?? {})) {
+    for (const side of ["baseline", "clawrelay"]) {
+      if (pair[side]) lines.push(...usageRows(`${LIVE_TITLES[key] ?? key}, ${side}`, pair[side].usage));
+    }
+  }
+  for (const [count, pair] of Object.entries(results.backlog ?? {})) {
+    for (const side of ["baseline", "clawrelay"]) {
+      if (pair[side]) lines.push(...usageRows(`backlog ${int(Number(count))}, ${side}`, pair[side].usage));
+    }
+  }
+  if (results.failover) lines.push(...usageRows("failover", results.failover.usage));
+  if (results.logs) lines.push(...usageRows("32 → 1 at RELAY_LOG_LEVEL=info, clawrelay", results.logs.usage));
+  return lines.join("\n");
+}
+
+function machineSection(results) {
+  const m = results.machine;
+  const load = results.load;
+  const shared = load?.otherCores !== null && load?.otherCores !== undefined && load.otherCores > 0.2;
+  return [
+    `- Date: ${results.startedAt} (run took ${n(results.durationSeconds / 60)} min${results.quick ? ", `--quick`" : ""})`,
+    `- Machine: \`nproc\` ${m.nproc}, CPU ${m.cpuModel}, ${m.kernel}`,
+    `- Node ${m.node}, wrangler ${m.wrangler}`,
+    `- Load average before: ${results.loadBefore?.one ?? "?"} / ${results.loadBefore?.five ?? "?"} / ${results.loadBefore?.fifteen ?? "?"}; after: ${results.loadAfter?.one ?? "?"} / ${results.loadAfter?.five ?? "?"} / ${results.loadAfter?.fifteen ?? "?"}`,
+    `- CPU used by other processes during the run: ${load?.otherCores === null || load?.otherCores === undefined ? "unknown" : `${n(load.otherCores, 2)} cores on average`} (this run: ${n(load?.ownCores, 2)} cores)${shared ? " — **shared machine: other work ran beside the benchmark, so its figures are lower than on an idle machine**" : ""}`,
+    "",
+    "`free -m` at the start:",
+    "",
+    "```",
+    m.freeMiB,
+    "```",
+  ].join("\n");
+}
+
+/** CPU milliseconds per message of each process in one live result. */
+function cpuPerMessage(result) {
+  return Object.entries(result.usage?.processes ?? {})
+    .map(([process, u]) => `${process} ${n((1000 * u.cpuSeconds) / result.messages, 2)} ms`)
+    .join(", ");
+}
+
+function logsSection(results) {
+  const atInfo = results.logs;
+  const atWarn = results.live?.c32x1?.clawrelay;
+  if (!atInfo) return "Not run.";
+  const lines = [
+    `The tables above run the relay with \`RELAY_LOG_LEVEL=warn\`. At the default, \`info\`, every message writes four JSON lines (request, enqueued, acked, receipt); under \`wrangler dev\` each \`console.log\` is also parsed and source-mapped by wrangler's Node process, which production does not have. 32 → 1 again at \`info\` (${int(atInfo.messages)} messages):`,
+    "",
+    "| log level | msg/s | p50 ms | p99 ms | CPU per message |",
+    "|---|---:|---:|---:|---|",
+  ];
+  if (atWarn) {
+    lines.push(
+      `| warn | ${n(atWarn.msgsPerSecond)} | ${n(atWarn.latencyMs.p50)} | ${n(atWarn.latencyMs.p99)} | ${cpuPerMessage(atWarn)} |`,
+    );
+  }
+  lines.push(
+    `| info | ${n(atInfo.msgsPerSecond)} | ${n(atInfo.latencyMs.p50)} | ${n(atInfo.latencyMs.p99)} | ${cpuPerMessage(atInfo)} |`,
+  );
+  return lines.join("\n");
+}
+
+function failoverSection(fo) {
+  if (!fo) return "Not run.";
+  return [
+    `Two connectors for one agent, one message every 20 ms; SIGKILL of the active connector, measured to the first webhook call made by the standby. Rounds: ${fo.timesMs.map((t) => `${t.toFixed(0)} ms`).join(", ")}; **median ${n(fo.medianMs, 0)} ms**.`,
+    `${int(fo.messages)} messages accepted during the rounds, ${fo.lost} lost, ${fo.duplicates} delivered twice (at-least-once across a crash: items a killed connector had stored but not yet acknowledged go to the standby too).`,
+  ].join("\n\n");
+}
+
+function memorySection(mem) {
+  if (!mem) return "Not run.";
+  return `Measured during the largest backlog: after the relay → connector stage the inbox held ${int(mem.inboxPending)} items (of ${int(mem.messages)}); **connector peak RSS ${n(mem.connectorPeakMiB)} MiB** (VmHWM since the process started, both stages included).`;
+}
+
+function profileSection(profile) {
+  if (!profile) return "Not run.";
+  const parts = [
+    `32 → 1 with profilers attached (${int(profile.messages)} messages; ${n(profile.msgsPerSecond)} msg/s under the profilers, not comparable to the table above). Raw profiles: \`${profile.dir.replace(`${ROOT}/`, "")}\` (open in Chrome DevTools).`,
+  ];
+  if (profile.worker) parts.push(profileMarkdown("Worker + relay session (workerd isolate)", profile.worker));
+  if (profile.connector) parts.push(profileMarkdown("Connector (node --cpu-prof)", profile.connector));
+  return parts.join("\n\n");
+}
+
+export function renderReport(results) {
+  const targets = checkTargets(results);
+  const notesFile = join(ROOT, "bench/NOTES.md");
+  const notes = existsSync(notesFile) ? readFileSync(notesFile, "utf8").trim() : "";
+  const sections = [
+    "# Benchmarks",
+    `Written by \`pnpm bench${results.quick ? " --quick" : ""}\` (bench/run.mjs); every figure below comes from the run described here. Issue 7's targets are checked at the end of the run; CI runs \`pnpm bench --quick\` as a smoke check without thresholds.`,
+    "## Run",
+    machineSection(results),
+    "## Targets",
+    [
+      "| target | goal | measured | verdict |",
+      "|---|---|---|---|",
+      ...targets.map((t) => `| ${t.name} | ${t.goal} | ${t.measured} | ${verdict(t.met)} |`),
+    ].join("\n"),
+    "## What is measured",
+    [
+      "- **baseline** (`bench/baseline/`): a minimal Worker doing the least the trip needs — POST → Durable Object SQL insert → push on a hibernatable WebSocket to a Node client in the bench process; no auth, no queue rules, no acks.",
+      "- **clawrelay**: signed POSTs (Ed25519, made in the bench process) through the proxy Worker and the relay session (nonce, policy, rate limit, caps, queue, records), delivery to a real connector process that stores the item in SQLite (synchronous=FULL) before acking it, then hands it to a stand-in agent webhook, one call at a time (the default hook concurrency). The webhook runs in its own process, as an agent does (in the bench process it would answer only as fast as the 32 senders there let it).",
+      "- Both run under their own `wrangler dev --log-level warn` on this machine, side by side, scenarios interleaved (baseline, then clawrelay) so background load hits both alike.",
+      "- End-to-end latency: from the start of the POST to the webhook call (baseline: to the WebSocket client), on the machine's clock. Live senders are closed loops (next POST when the answer arrived); warm-up messages are not counted.",
+      "- Backlog: built while the recipient is offline (clawrelay: signed POSTs from 32 senders; baseline: inserted inside its Durable Object), then drained after it connects. clawrelay drains in two stages, so that each queue's cost per item shows on its own: relay → connector (from the handshake to the last item committed in the connector's inbox, while the webhook holds its first call) and connector → agent (from releasing the webhook to its last call). The baseline's client only receives (no store, no ack), from its upgrade request.",
+      `- Settings changed for the bench relay only, so that PROTOCOL.md §5's defaults and wrangler's log pipe do not measure themselves: ${Object.entries(
+        BENCH_RELAY_VARS,
+      )
+        .map(([k, v]) => `\`${k}=${v}\``)
+        .join(", ")}; connector ${Object.entries(BENCH_CONNECTOR_CONFIG)
+        .map(([k, v]) => `\`${k}: ${v}\``)
+        .join(", ")}. Everything else is at its default (hook concurrency 1, in-flight window 256, 64 items a frame).`,
+      `- Connectors run as their service units run them: \`node ${DAEMON_NODE_FLAGS.join(" ")}\` (V8 heap limits; without them Node sizes its heap for the machine and grows it lazily).`,
+      "- CPU: user + system seconds per process over the scenario (from /proc), and as a share of one core; peak RSS is VmHWM, reset at the start of each scenario.",
+    ].join("\n"),
+    "## Live traffic",
+    liveTable(results.live ?? {}),
+    "## Per-message logs",
+    logsSection(results),
+    "## Backlog drain",
+    backlogTable(results.backlog ?? {}),
+    "## Failover",
+    failoverSection(results.failover),
+    "## Connector memory",
+    memorySection(results.memory),
+    "## CPU and memory per process",
+    usageTable(results),
+    "## Profile",
+    profileSection(results.profile),
+  ];
+  if (notes) sections.push(notes);
+  if (results.problems.length > 0) {
+    sections.push("## Problems in this run", results.problems.map((p) => `- ${p}`).join("\n"));
+  }
+  return `${sections.join("\n\n")}\n`;
+}

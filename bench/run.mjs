@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// `pnpm bench`: the baseline Worker and clawrelay side by side under `wrangler dev`, every
+// scenario of issue 7, then BENCHMARKS.md. `pnpm bench --quick`: the same code paths with small
+// sizes (CI's smoke check), report under test-artifacts/bench/. Exits non-zero when a scenario
+// broke (lost messages, refused sends, a stall); slow figures alone never fail it.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { freePort } from "../scripts/lib/connector.mjs";
+import { ROOT } from "../scripts/lib/relay.mjs";
+import { BaselineSide } from "./lib/baseline-side.mjs";
+import { ClawrelaySide } from "./lib/clawrelay-side.mjs";
+import { installCleanup } from "./lib/cleanup.mjs";
+import { LoadWatch, loadAverage, machineInfo } from "./lib/machine.mjs";
+import { parseOptions } from "./lib/options.mjs";
+import { renderReport } from "./lib/report.mjs";
+import { checkTargets, verdict } from "./lib/targets.mjs";
+import { runBacklog } from "./scenarios/backlog.mjs";
+import { runFailover } from "./scenarios/failover.mjs";
+import { runLive } from "./scenarios/live.mjs";
+import { runProfile } from "./scenarios/profile.mjs";
+
+const LIVE = {
+  seq1: { senderCount: 1, agentCount: 1 },
+  c32x1: { senderCount: 32, agentCount: 1 },
+  c32x32: { senderCount: 32, agentCount: 32 },
+};
+
+const progress = (text) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+const short = (value) => (value === null || value === undefined ? "–" : value.toFixed(1));
+
+/** Write (or print) the report of `results`; with --from, that is all a run does. */
+function writeReport(options, results) {
+  const report = renderReport(results);
+  if (options.write) {
+    mkdirSync(dirname(options.out), { recursive: true });
+    writeFileSync(options.out, report);
+    // In the repository the report is linted like the rest (biome pads Markdown tables).
+    if (!options.out.startsWith(options.artifacts)) {
+      spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", options.out], { stdio: "ignore" });
+    }
+    progress(`report written to ${options.out}`);
+  } else process.stdout.write(report);
+}
+
+async function main() {
+  installCleanup();
+  const options = parseOptions(process.argv.slice(2));
+  if (options.from) {
+    const saved = JSON.parse(readFileSync(options.from, "utf8"));
+    if (saved.quick && !options.quick) options.out = join(options.artifacts, "BENCHMARKS.quick.md");
+    writeReport(options, saved);
+    return;
+  }
+  const { sizes, only } = options;
+  const watchdog = setTimeout(() => {
+    progress(`watchdog: the run exceeded ${sizes.watchdogMs / 60_000} min; stopping everything`);
+    process.exit(2);
+  }, sizes.watchdogMs);
+  watchdog.unref();
+
+  const started = performance.now();
+  const results = {
+    startedAt: new Date().toISOString(),
+    quick: options.quick,
+    machine: machineInfo(),
+    loadBefore: loadAverage(),
+    live: {},
+    backlog: {},
+    failover: null,
+    memory: null,
+    profile: null,
+    logs: null,
+    problems: [],
+  };
+  const loadWatch = new LoadWatch().start();
+
+  // The connector must be the one in this tree, not a stale build.
+  const built = spawnSync(process.execPath, [join(ROOT, "apps/connector/build.mjs")], { stdio: "inherit" });
+  if (built.status !== 0) throw new Error("building the connector failed");
+
+  const needsBaseline = ["seq1", "c32x1", "c32x32", "backlog"].some((s) => only.has(s));
+  progress(`starting wrangler dev: ${needsBaseline ? "baseline and " : ""}clawrelay`);
+  const [baseline, clawrelay] = await Promise.all([
+    needsBaseline ? BaselineSide.start() : null,
+    freePort().then((inspectorPort) => ClawrelaySide.start({ inspectorPort })),
+  ]);
+  const sides = [baseline, clawrelay].filter(Boolean);
+
+  const attempt = async (label, body) => {
+    progress(`${label} …`);
+    try {
+      const result = await body();
+      results.problems.push(...(result?.problems ?? []));
+      return result;
+    } catch (error) {
+      results.problems.push(`${label}: ${error.message}`);
+      progress(`${label} FAILED: ${error.message}`);
+      return null;
+    }
+  };
+
+  try {
+    for (const [key, shape] of Object.entries(LIVE)) {
+      if (!only.has(key)) continue;
+      results.live[key] = {};
+      for (const side of sides) {
+        const r = await attempt(`${key} ${side.name}`, () => runLive(side, { key, ...shape, total: sizes[key] }));
+        if (!r) continue;
+        results.live[key][side.name] = r;
+        progress(
+          `${key} ${side.name}: ${short(r.msgsPerSecond)} msg/s, p50 ${short(r.latencyMs.p50)} p99 ${short(r.latencyMs.p99)} ms`,
+        );
+      }
+    }
+    if (only.has("backlog")) {
+      for (const count of sizes.backlogSizes) {
+        results.backlog[count] = {};
+        for (const side of sides) {
+          const key = `backlog${count}`;
+          const r = await attempt(`${key} ${side.name}`, () => runBacklog(side, { key, count }));
+          if (!r) continue;
+          results.backlog[count][side.name] = r;
+          const hookStage = r.hookMsgsPerSecond
+            ? `, then to the webhook at ${short(r.hookMsgsPerSecond)} msg/s; connector peak ${short(r.connectorPeakMiB)} MiB`
+            : "";
+          progress(
+            `${key} ${side.name}: built in ${short(r.buildSeconds)} s, drained at ${short(r.msgsPerSecond)} msg/s${hookStage}`,
+          );
+        }
+      }
+      // The largest backlog fills the connector's inbox: that is the connector-memory measurement.
+      const largest = results.backlog[sizes.backlogSizes[sizes.backlogSizes.length - 1]]?.clawrelay;
+      if (largest) {
+        results.memory = {
+          messages: largest.messages,
+          inboxPending: largest.inboxPending,
+          connectorPeakMiB: largest.connectorPeakMiB,
+        };
+      }
+    }
+    if (only.has("failover")) {
+      results.failover = await attempt("failover", () => runFailover(clawrelay, { rounds: sizes.failoverRounds }));
+      if (results.failover) progress(`failover: median ${short(results.failover.medianMs)} ms`);
+    }
+    if (only.has("profile")) {
+      results.profile = await attempt("profile", () =>
+        runProfile(clawrelay, { total: sizes.profileMessages, artifacts: options.artifacts }),
+      );
+    }
+    if (only.has("logs")) {
+      // Last: it restarts the relay with per-message info lines, the default outside the bench.
+      results.logs = await attempt("32 → 1 with RELAY_LOG_LEVEL=info", async () => {
+        await clawrelay.restartWith({ RELAY_LOG_LEVEL: "info" });
+        return runLive(clawrelay, { key: "logs", ...LIVE.c32x1, total: sizes.logsMessages });
+      });
+      if (results.logs) progress(`logs at info: ${short(results.logs.msgsPerSecond)} msg/s`);
+    }
+  } finally {
+    progress("stopping wrangler dev");
+    await Promise.all(sides.map((side) => side.stop().catch(() => {})));
+  }
+
+  results.load = loadWatch.stop();
+  results.loadAfter = loadAverage();
+  results.durationSeconds = (performance.now() - started) / 1000;
+  mkdirSync(options.artifacts, { recursive: true });
+  writeFileSync(
+    join(options.artifacts, options.quick ? "results.quick.json" : "results.json"),
+    JSON.stringify(results, null, 2),
+  );
+  writeReport(options, results);
+
+  for (const t of checkTargets(results)) progress(`target ${t.name}: ${t.measured} — ${verdict(t.met)}`);
+  progress(`done in ${short(results.durationSeconds / 60)} min`);
+  if (results.problems.length > 0) {
+    for (const problem of results.problems) progress(`PROBLEM ${problem}`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+main().catch((error) => {
+  progress(`bench failed: ${error.stack ?? error.message}`);
+  process.exit(1);
+});
