@@ -10,13 +10,7 @@ export interface RelaySkipped {
   reason: string;
 }
 
-export interface TraceReport {
-  query: string;
-  messageId: string | null;
-  outboundId: string | null;
-  correlationId: string | null;
-  from: string | null;
-  to: string | null;
+export interface TraceReport extends Omit<TraceSubject, "toRelay"> {
   outcome: TraceOutcome;
   stuck: boolean;
   stuckAt: StuckAt | null;

@@ -14,8 +14,8 @@ const LANES = (["message", "receipt"] as const).flatMap((kind) =>
   Object.values(PRIORITY_RANK).map((rank) => ({ kind, rank })),
 );
 
-export const laneRowSchema = z.object({
-  seq: z.number(),
+/** An inbox row as the inbox reads it (the payload stays JSON text until it is used). */
+export const inboxRowSchema = z.object({
   id: z.string(),
   kind: z.enum(["message", "receipt"]),
   correlation_id: z.string().nullable(),
@@ -23,6 +23,11 @@ export const laneRowSchema = z.object({
   json: z.string().nullable(),
   attempts: z.number(),
   received_at: z.number(),
+});
+
+/** The same, with where it stands in its lane. */
+export const laneRowSchema = inboxRowSchema.extend({
+  seq: z.number(),
   priority_rank: z.number(),
   next_attempt_at: z.number(),
 });

@@ -1,7 +1,7 @@
 import { type DeliverItem, deliverItemSchema, PRIORITY_RANK, type ProcessedFrame } from "@clawrelay/protocol";
 import type Database from "better-sqlite3";
 import { z } from "zod";
-import { InboxLanes } from "./store-inbox-lanes.js";
+import { InboxLanes, inboxRowSchema } from "./store-inbox-lanes.js";
 
 export type ReportOutcome = ProcessedFrame["outcome"];
 
@@ -44,15 +44,6 @@ export interface PendingReport {
   reason: string | null;
 }
 
-const inboxRowSchema = z.object({
-  id: z.string(),
-  kind: z.enum(["message", "receipt"]),
-  correlation_id: z.string().nullable(),
-  message_id: z.string().nullable(),
-  json: z.string().nullable(),
-  attempts: z.number(),
-  received_at: z.number(),
-});
 const deadLetterRowSchema = z.object({
   id: z.string(),
   kind: z.string(),
