@@ -47,6 +47,10 @@ export function toTokenError(err: unknown): unknown {
   if (err instanceof errors.JWTClaimValidationFailed) {
     return new TokenError("invalid_token", `token claim ${err.claim} rejected (${err.reason})`);
   }
+  // A key set that did not answer in time says nothing about the token: like an unreachable key
+  // set, it is left to the caller (the receipts route answers 503 `unavailable` with Retry-After),
+  // not turned into a 401 that would call a possibly good receipt invalid.
+  if (err instanceof errors.JWKSTimeout) return err;
   if (err instanceof errors.JOSEError) return new TokenError("invalid_token", `token rejected (${err.code})`);
   return err;
 }

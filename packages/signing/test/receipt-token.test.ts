@@ -141,3 +141,15 @@ describe("receipt tokens", () => {
     await expect(sign({ lifetimeSeconds: 86_401 })).rejects.toThrow(RangeError);
   });
 });
+
+describe("key set failures", () => {
+  it("a key set that timed out is not a verdict on the token: it is passed on, not made invalid_token", async () => {
+    const { toTokenError } = await import("../src/jwt-common.js");
+    const { errors } = await import("jose");
+    const timeout = new errors.JWKSTimeout();
+    expect(toTokenError(timeout)).toBe(timeout);
+    const other = toTokenError(new errors.JWKSNoMatchingKey());
+    expect(other).toBeInstanceOf(TokenError);
+    expect((other as TokenError).code).toBe("invalid_token");
+  });
+});
