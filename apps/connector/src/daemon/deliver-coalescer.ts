@@ -30,23 +30,18 @@ const systemTiming: CoalescerTiming = {
  * fails to commit is tried again frame by frame, so one bad frame never holds back the others;
  * what still fails is not acked, and the relay sends it again after its ack timeout.
  */
-export class DeliverCoalescer {
-  private frames: DeliverItem[][] = [];
-  private count = 0;
+/** Flush at once when a batch is full, else once after `delayMs`, however many adds come first. */
+class FlushScheduler {
   private scheduled = false;
 
   constructor(
-    /** Commit the items; null when nothing was stored (the commit threw). */
-    private readonly commit: (items: DeliverItem[]) => DeliverOutcome | null,
-    private readonly answer: (outcome: DeliverOutcome) => void,
-    private readonly timing: CoalescerTiming = systemTiming,
+    private readonly flush: () => void,
+    private readonly delayMs: number,
+    private readonly timing: CoalescerTiming,
   ) {}
 
-  add(items: DeliverItem[]): void {
-    if (items.length === 0) return;
-    this.frames.push(items);
-    this.count += items.length;
-    if (this.count >= MAX_COALESCED_ITEMS) {
+  added(full: boolean): void {
+    if (full) {
       this.flush();
       return;
     }
@@ -55,7 +50,29 @@ export class DeliverCoalescer {
     this.timing.schedule(() => {
       this.scheduled = false;
       this.flush();
-    }, 0);
+    }, this.delayMs);
+  }
+}
+
+export class DeliverCoalescer {
+  private frames: DeliverItem[][] = [];
+  private count = 0;
+  private readonly scheduler: FlushScheduler;
+
+  constructor(
+    /** Commit the items; null when nothing was stored (the commit threw). */
+    private readonly commit: (items: DeliverItem[]) => DeliverOutcome | null,
+    private readonly answer: (outcome: DeliverOutcome) => void,
+    timing: CoalescerTiming = systemTiming,
+  ) {
+    this.scheduler = new FlushScheduler(() => this.flush(), 0, timing);
+  }
+
+  add(items: DeliverItem[]): void {
+    if (items.length === 0) return;
+    this.frames.push(items);
+    this.count += items.length;
+    this.scheduler.added(this.count >= MAX_COALESCED_ITEMS);
   }
 
   /** Forget what waits (its socket closed: none of it was acked, so the relay sends it again). */
@@ -88,26 +105,19 @@ export class DeliverCoalescer {
  */
 export class AckCoalescer {
   private ids: string[] = [];
-  private scheduled = false;
+  private readonly scheduler: FlushScheduler;
 
   constructor(
     private readonly send: (ids: string[]) => void,
-    private readonly timing: CoalescerTiming = systemTiming,
-  ) {}
+    timing: CoalescerTiming = systemTiming,
+  ) {
+    this.scheduler = new FlushScheduler(() => this.flush(), ACK_DELAY_MS, timing);
+  }
 
   add(ids: readonly string[]): void {
     if (ids.length === 0) return;
     this.ids.push(...ids);
-    if (this.ids.length >= MAX_ACK_IDS) {
-      this.flush();
-      return;
-    }
-    if (this.scheduled) return;
-    this.scheduled = true;
-    this.timing.schedule(() => {
-      this.scheduled = false;
-      this.flush();
-    }, ACK_DELAY_MS);
+    this.scheduler.added(this.ids.length >= MAX_ACK_IDS);
   }
 
   flush(): void {

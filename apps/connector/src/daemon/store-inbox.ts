@@ -245,18 +245,17 @@ export class InboxStore {
     return this.lanes.nextDueAt();
   }
 
+  /** A hop of an entry's trip through the agent's hooks (named apart for receipts, see hopName). */
+  private traceHook(entry: InboxEntry, hop: string, now: number, detail: string | null): void {
+    this.statements.trace.run(entry.correlationId, entry.messageId, hopName(entry.kind, hop), now, detail);
+  }
+
   markDelivered(entry: InboxEntry, attempts: number, now: number): void {
     this.db
       .transaction(() => {
         this.statements.delivered.run(attempts, now, entry.id);
         if (entry.kind === "message") this.statements.addReport.run(entry.id, "processed", null, now);
-        this.statements.trace.run(
-          entry.correlationId,
-          entry.messageId,
-          hopName(entry.kind, "hook_delivered"),
-          now,
-          null,
-        );
+        this.traceHook(entry, "hook_delivered", now, null);
       })
       .immediate();
   }
@@ -265,7 +264,7 @@ export class InboxStore {
     this.db
       .transaction(() => {
         this.statements.reschedule.run(attempts, nextAttemptAt, error, entry.id);
-        this.statements.trace.run(entry.correlationId, entry.messageId, hopName(entry.kind, "hook_retry"), now, error);
+        this.traceHook(entry, "hook_retry", now, error);
       })
       .immediate();
   }
@@ -287,13 +286,7 @@ export class InboxStore {
         this.statements.insertDead.run({ id: entry.id, reason, attempts, now });
         this.statements.deleteInbox.run(entry.id);
         if (entry.kind === "message") this.statements.addReport.run(entry.id, outcome, reason.slice(0, 500), now);
-        this.statements.trace.run(
-          entry.correlationId,
-          entry.messageId,
-          hopName(entry.kind, "dead_lettered"),
-          now,
-          reason,
-        );
+        this.traceHook(entry, "dead_lettered", now, reason);
       })
       .immediate();
   }
