@@ -54,6 +54,9 @@ const MAX_RETRY_AFTER_MS = 86_400_000;
 /**
  * The outbox drain: durable first, then signed POSTs with an idempotency key fixed per
  * message, in priority order (critical, normal, low, then age), behind a breaker per relay.
+ * Messages to one recipient in one lane form a stream with at most one POST in flight, so the
+ * relay queues them in the order the agent sent them (PROTOCOL.md §5: first in, first out within
+ * a lane); `concurrency` spreads over different streams.
  */
 export class OutboundWorker {
   private readonly breakers = new Map<string, Breaker>();

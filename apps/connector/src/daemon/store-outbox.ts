@@ -90,6 +90,22 @@ const traceRowSchema = z.object({
   detail: z.string().nullable(),
 });
 
+/**
+ * The queries the drain runs on every pass; each must stay an index lookup whatever the outbox's
+ * depth (a test reads their query plans). Only stream heads are ever due: a stream's later
+ * messages wait for its head to be sent or to fail.
+ */
+export const DRAIN_QUERIES = {
+  due: `SELECT outbox.* FROM outbox_streams JOIN outbox ON outbox.outbound_id = outbox_streams.head_id
+    WHERE outbox.state = 'queued' AND outbox.next_attempt_at <= ?
+    ORDER BY outbox.priority_rank, outbox.outbound_id LIMIT ?`,
+  nextDueAt: `SELECT MIN(outbox.next_attempt_at) AS at FROM outbox_streams
+    JOIN outbox ON outbox.outbound_id = outbox_streams.head_id WHERE outbox.state = 'queued'`,
+  expired: "SELECT * FROM outbox WHERE state = 'queued' AND expires_at <= ? ORDER BY expires_at LIMIT 100",
+  streamHead: `SELECT outbound_id FROM outbox WHERE to_agent = ? AND priority_rank = ? AND state IN ('queued', 'sending')
+    ORDER BY outbound_id LIMIT 1`,
+} as const;
+
 /** The durable outbox: messages from the agent, kept until the relay has accepted (or refused) them. */
 export class OutboxStore {
   private readonly statements;
@@ -112,16 +128,16 @@ export class OutboxStore {
            attempts, next_attempt_at, created_at, updated_at, expires_at)
          VALUES (@outboundId, @to, @toRelay, @body, @rank, @idempotencyKey, @correlationId, 'queued', 0, @now, @now, @now, @expiresAt)`,
       ),
-      due: db.prepare<[number, number], Record<string, unknown>>(
-        `SELECT * FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?
-         ORDER BY priority_rank, outbound_id LIMIT ?`,
+      due: db.prepare<[number, number], Record<string, unknown>>(DRAIN_QUERIES.due),
+      nextDueAt: db.prepare<[], { at: number | null }>(DRAIN_QUERIES.nextDueAt),
+      joinStream: db.prepare(
+        `INSERT INTO outbox_streams (to_agent, priority_rank, head_id) VALUES (?, ?, ?)
+         ON CONFLICT (to_agent, priority_rank) DO UPDATE SET head_id = MIN(head_id, excluded.head_id)`,
       ),
-      nextDueAt: db.prepare<[], { at: number | null }>(
-        "SELECT MIN(next_attempt_at) AS at FROM outbox WHERE state = 'queued'",
-      ),
-      expired: db.prepare<[number], Record<string, unknown>>(
-        "SELECT * FROM outbox WHERE state = 'queued' AND expires_at <= ? ORDER BY expires_at LIMIT 100",
-      ),
+      streamHead: db.prepare<[string, number], { outbound_id: string }>(DRAIN_QUERIES.streamHead),
+      setStreamHead: db.prepare("UPDATE outbox_streams SET head_id = ? WHERE to_agent = ? AND priority_rank = ?"),
+      endStream: db.prepare("DELETE FROM outbox_streams WHERE to_agent = ? AND priority_rank = ?"),
+      expired: db.prepare<[number], Record<string, unknown>>(DRAIN_QUERIES.expired),
       setState: db.prepare("UPDATE outbox SET state = ?, updated_at = ? WHERE outbound_id = ?"),
       traceSend: db.prepare(
         "INSERT INTO trace (correlation_id, message_id, hop, at, detail) SELECT correlation_id, NULL, 'relay_send', ?, outbound_id FROM outbox WHERE outbound_id = ?",
@@ -169,6 +185,7 @@ export class OutboxStore {
           now,
           expiresAt: message.expiresAt,
         });
+        this.statements.joinStream.run(message.to, PRIORITY_RANK[message.priority], message.outboundId);
         this.statements.trace.run(message.correlationId, null, "outbox_queued", now, message.outboundId);
         return { ok: true, duplicate: false, record: recordSchema.parse(this.statements.get.get(message.outboundId)) };
       })
@@ -180,7 +197,7 @@ export class OutboxStore {
     return row ? recordSchema.parse(row) : undefined;
   }
 
-  /** Queued messages due now: critical, normal, low, then age. */
+  /** Stream heads due now: critical, normal, low, then age. */
   due(now: number, limit: number): OutboundRecord[] {
     return this.statements.due.all(now, limit).map((row) => recordSchema.parse(row));
   }
@@ -207,6 +224,7 @@ export class OutboxStore {
     this.db
       .transaction(() => {
         this.statements.sent.run(messageId, attempts, now, record.outboundId);
+        this.advanceStream(record);
         if (messageId) this.statements.linkReceipts.run(record.outboundId, messageId);
         this.statements.trace.run(record.correlationId, messageId, "relay_accepted", now, record.outboundId);
       })
@@ -235,11 +253,19 @@ export class OutboxStore {
     this.db
       .transaction(() => {
         this.statements.failed.run(attempts, receipt.reason ?? receipt.status, now, record.outboundId);
+        this.advanceStream(record);
         this.inbox.insertItem({ kind: "receipt", id: `local-${receipt.receiptId}`, receipt }, now);
         this.statements.linkReceipts.run(record.outboundId, receipt.messageId);
         this.statements.trace.run(record.correlationId, null, `local_${receipt.status}`, now, receipt.reason ?? null);
       })
       .immediate();
+  }
+
+  /** A message of this stream finished: its oldest unfinished one, if any, becomes the head. */
+  private advanceStream(record: OutboundRecord): void {
+    const next = this.statements.streamHead.get(record.to, record.priorityRank);
+    if (next) this.statements.setStreamHead.run(next.outbound_id, record.to, record.priorityRank);
+    else this.statements.endStream.run(record.to, record.priorityRank);
   }
 
   /** After a restart: anything caught mid-send goes back to queued, and everything queued is due now. */

@@ -104,6 +104,26 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX inbox_lane ON inbox (state, kind, priority_rank);
   DROP INDEX inbox_order;
   `,
+  // 3: first in, first out per outbox stream (recipient, priority rank). A stream sends only its
+  // head, its oldest unfinished message, so two messages to one agent in one lane reach the relay
+  // in the order the agent sent them, and a head waiting out a Retry-After holds back the rest of
+  // its stream, not other streams. `outbox_streams` holds each stream's head, so the drain reads
+  // one row per stream whatever the outbox's depth; `outbox_stream` finds the next head in one
+  // seek; `outbox_expiry` serves the expiry sweep without a scan.
+  `
+  CREATE TABLE outbox_streams (
+    to_agent TEXT NOT NULL,
+    priority_rank INTEGER NOT NULL,
+    head_id TEXT NOT NULL,
+    PRIMARY KEY (to_agent, priority_rank)
+  ) STRICT;
+  CREATE INDEX outbox_stream ON outbox (to_agent, priority_rank, outbound_id) WHERE state IN ('queued', 'sending');
+  CREATE INDEX outbox_expiry ON outbox (state, expires_at);
+  INSERT INTO outbox_streams (to_agent, priority_rank, head_id)
+    SELECT to_agent, priority_rank, MIN(outbound_id) FROM outbox WHERE state IN ('queued', 'sending')
+    GROUP BY to_agent, priority_rank;
+  DROP INDEX outbox_due;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

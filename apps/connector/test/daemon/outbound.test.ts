@@ -217,6 +217,68 @@ describe("outbound", () => {
     ]);
   });
 
+  it("keeps each (recipient, lane) stream first in, first out: one POST in flight, a head's Retry-After holds back only its stream", async () => {
+    const { dir, relay, hook } = await environment();
+    // Every POST waits until the test answers it: what is in flight at once is visible.
+    const held: { payload: string; answer: (status: number, headers?: Record<string, string>) => void }[] = [];
+    relay.setHttp(
+      (request) =>
+        new Promise((resolve) => {
+          held.push({
+            payload: String(JSON.parse(request.body).payload),
+            answer: (status, headers) =>
+              resolve(
+                status === 202
+                  ? undefined
+                  : { status, headers, body: { error: { code: "rate_limited", message: "slow", correlationId: "c" } } },
+              ),
+          });
+        }),
+    );
+    const clock = new ManualClock(Date.now());
+    const { api } = await start(
+      { dataDir: dir, relayUrls: [relay.url], hookUrl: hook.url(), outboxConcurrency: 4 },
+      { clock },
+    );
+    const send = async (to: string, payload: string, priority = "normal") =>
+      expect((await api("/v1/outbound", postJson({ to, payload, priority }))).status).toBe(202);
+    const answer = (payload: string, status = 202, headers?: Record<string, string>) => {
+      const index = held.findIndex((entry) => entry.payload === payload);
+      expect(index, `${payload} in flight`).toBeGreaterThanOrEqual(0);
+      held.splice(index, 1)[0]?.answer(status, headers);
+    };
+    const bobNormal = () =>
+      sends(relay).flatMap((request) => {
+        const payload = String(JSON.parse(request.body).payload);
+        return payload.startsWith("n") ? [payload] : [];
+      });
+
+    for (const payload of ["n1", "n2", "n3"]) await send("bob-agent", payload);
+    await send("carol-agent", "c1");
+    await send("bob-agent", "k1", "critical");
+    // Three streams, three POSTs; n2 and n3 wait for n1 although the drain could run four.
+    await waitUntil(() => held.length >= 3, 5_000, "three streams in flight");
+    expect(held.map((entry) => entry.payload).sort()).toEqual(["c1", "k1", "n1"]);
+
+    answer("n1", 429, { "retry-after": "5" });
+    answer("c1");
+    answer("k1");
+    // c2 is sent while n1 waits out its Retry-After; n2, older than c2, is still held back.
+    await send("carol-agent", "c2");
+    await waitUntil(() => held.some((entry) => entry.payload === "c2"), 5_000, "c2 sent");
+    answer("c2");
+    expect(bobNormal()).toEqual(["n1"]);
+
+    clock.advance(5_000);
+    for (const payload of ["n1", "n2", "n3"]) {
+      await waitUntil(() => held.some((entry) => entry.payload === payload), 5_000, `${payload} sent`);
+      expect(held).toHaveLength(1);
+      answer(payload);
+    }
+    expect(sends(relay)).toHaveLength(7);
+    expect(bobNormal()).toEqual(["n1", "n1", "n2", "n3"]);
+  });
+
   it("expires a message that outlived its TTL in the outbox with a local expired receipt", async () => {
     const { dir, hook } = await environment();
     const clock = new ManualClock(Date.now());

@@ -123,7 +123,9 @@ describe("inbox lanes: first in, first out per (kind, priority)", () => {
     const path = join(dir, STORE_FILE_NAME);
     const v1 = new Database(path);
     v1.exec(
-      "DROP INDEX inbox_lane; CREATE INDEX inbox_order ON inbox (state, priority_rank); PRAGMA user_version = 1;",
+      `DROP INDEX inbox_lane; CREATE INDEX inbox_order ON inbox (state, priority_rank);
+       DROP TABLE outbox_streams; DROP INDEX outbox_stream; DROP INDEX outbox_expiry;
+       CREATE INDEX outbox_due ON outbox (state, priority_rank, outbound_id); PRAGMA user_version = 1;`,
     );
     v1.close();
     const reopened = Store.open(dir, OPTIONS);

@@ -115,11 +115,13 @@ export interface RecordedRequest {
   body: string;
 }
 
-export type HttpScript = (request: RecordedRequest) => {
+export interface HttpAnswer {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-};
+}
+/** A scripted answer, or a promise of one (to hold a request open); undefined answers 202. */
+export type HttpScript = (request: RecordedRequest) => HttpAnswer | undefined | Promise<HttpAnswer | undefined>;
 
 export interface FakeRelayOptions {
   autoPong?: boolean;
@@ -183,7 +185,7 @@ export class FakeRelay {
   private onRequest(request: IncomingMessage, response: ServerResponse): void {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
+    request.on("end", async () => {
       const recorded: RecordedRequest = {
         method: request.method ?? "",
         path: request.url ?? "",
@@ -191,7 +193,7 @@ export class FakeRelay {
         body: Buffer.concat(chunks).toString("utf8"),
       };
       this.requests.push(recorded);
-      const answer = this.options.http?.(recorded) ?? {
+      const answer = (await this.options.http?.(recorded)) ?? {
         status: 202,
         body: {
           messageId: `msg-${++this.messageCounter}`,
