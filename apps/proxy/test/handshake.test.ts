@@ -135,26 +135,40 @@ describe("several connectors", () => {
     standby.close();
   });
 
-  it("a promoted standby does not inherit the old active's open breaker or backoffs: it gets everything at once, in order", async () => {
-    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
-    const { socket: active } = await connect(bob, { connectorId: "failing-a" });
-    const { socket: standby } = await connect(bob, { connectorId: "healthy-b" });
-    const sent: string[] = [];
-    // The active connector refuses five items, each "retry in a minute": the breaker opens.
-    for (let i = 0; i < 5; i++) {
-      sent.push((await sendOk(alice, bob, { payload: i })).messageId);
-      const [item] = await active.items(1);
-      active.send({ type: "nack", ids: [item?.id ?? ""], reason: "inbox_full", retryAfterMs: 60_000 });
-    }
-    await expect.poll(async () => (await statusOf(bob)).breaker.state).toBe("open");
-    sent.push((await sendOk(alice, bob, { payload: 5 })).messageId);
-    active.close();
-    expect(await standby.next("role")).toMatchObject({ role: "active" });
-    // No clock advance: neither the 30 s breaker nor the one-minute backoffs hold the new connector.
-    expect((await standby.items(6)).map((item) => item.id)).toEqual(sent);
-    expect((await statusOf(bob)).breaker.state).toBe("closed");
-    standby.close();
-  });
+  // Either way the newcomer replaces a connector that was not answering: it owes nothing to the
+  // breaker and backoffs the old one earned.
+  it.each([
+    ["a standby promoted when the active closes", "promotion"],
+    ["a connector that takes over", "takeover"],
+  ] as const)(
+    "%s does not inherit the old active's open breaker or backoffs: it gets everything at once, in order",
+    async (_, way) => {
+      const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
+      const { socket: active } = await connect(bob, { connectorId: `failing-${way}` });
+      const sent: string[] = [];
+      // The active connector refuses five items, each "retry in a minute": the breaker opens.
+      for (let i = 0; i < 5; i++) {
+        sent.push((await sendOk(alice, bob, { payload: i })).messageId);
+        const [item] = await active.items(1);
+        active.send({ type: "nack", ids: [item?.id ?? ""], reason: "inbox_full", retryAfterMs: 60_000 });
+      }
+      await expect.poll(async () => (await statusOf(bob)).breaker.state).toBe("open");
+      sent.push((await sendOk(alice, bob, { payload: 5 })).messageId);
+      let newcomer: Awaited<ReturnType<typeof connect>>["socket"];
+      if (way === "promotion") {
+        ({ socket: newcomer } = await connect(bob, { connectorId: `healthy-${way}` }));
+        active.close();
+        expect(await newcomer.next("role")).toMatchObject({ role: "active" });
+      } else {
+        ({ socket: newcomer } = await connect(bob, { connectorId: `healthy-${way}`, mode: "takeover" }));
+        expect(await active.closed()).toBe(4001);
+      }
+      // No clock advance: neither the 30 s breaker nor the one-minute backoffs hold the new connector.
+      expect((await newcomer.items(6)).map((item) => item.id)).toEqual(sent);
+      expect((await statusOf(bob)).breaker.state).toBe("closed");
+      newcomer.close();
+    },
+  );
 
   it("mode takeover makes the newcomer active and closes the old socket with 4001", async () => {
     const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];

@@ -29,11 +29,13 @@ export function handshake(
   }
   const current = sockets.active();
   let role: "active" | "standby";
+  let tookOver = false;
   if (inheritActive || !current) {
     role = "active";
   } else if (frame.mode === "takeover") {
     retire(s, sockets, delivery, current, "superseded by a takeover", now);
     role = "active";
+    tookOver = true;
   } else {
     role = "standby";
   }
@@ -55,7 +57,10 @@ export function handshake(
     resync,
     mode: frame.mode,
   });
-  if (role === "active") delivery.pump(now);
+  // A takeover replaces another connector: like a promoted standby, it starts with a closed
+  // breaker and everything due now, not behind the backoffs the superseded one earned.
+  if (tookOver) delivery.handOver(now);
+  else if (role === "active") delivery.pump(now);
 }
 
 /** Close a socket with 4001 and put what it had in flight back in the queue. */

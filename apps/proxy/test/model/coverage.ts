@@ -23,6 +23,7 @@ export type CoverageEvent =
   | "resync"
   | "lost_ack_recovered"
   | "replaced"
+  | "handed_over"
   | "record_swept";
 
 export class Coverage {

@@ -27,6 +27,7 @@ describe("relay session against the reference model (PROTOCOL.md §5–6)", () =
         "resync",
         "lost_ack_recovered",
         "replaced",
+        "handed_over",
         "record_swept",
       ]);
     },

@@ -301,14 +301,17 @@ export class ReferenceSession {
    * A `reconnect` frame on a new socket. A socket already open is replaced (same connector, or a
    * takeover): its in-flight items go back to the queue. `lastReceivedId` known and sent counts as
    * the ack that may have been lost; unknown or never sent means `resync`, and nothing is deleted.
+   * A takeover of an open socket hands over like a promotion: breaker closed, everything due now.
    */
   connect(
     lastReceivedId: string | null,
     offlineSinceMs: number | null,
+    takeover = false,
   ): {
     ack: ExpectedReconnectAck;
     deliveries: Delivery[];
   } {
+    const handOver = takeover && this.connection !== null;
     if (this.connection !== null) this.disconnect();
     const known = lastReceivedId === null ? undefined : this.find(lastReceivedId);
     const resync = lastReceivedId !== null && (known === undefined || !known.everSent);
@@ -335,6 +338,15 @@ export class ReferenceSession {
       lastAckedId: this.lastAckedId,
       resync,
     };
+    if (handOver) {
+      this.breaker.failures = 0;
+      this.breaker.openedAt = null;
+      this.breaker.probe = false;
+      for (const item of this.items.filter((i) => i.state === "queued")) {
+        item.nextAt = 0;
+        item.nextAtLatest = 0;
+      }
+    }
     return { ack, deliveries: this.pump() };
   }
 

@@ -185,10 +185,14 @@ class Run {
       item: picked,
     }[op.lastReceived];
     const offlineSinceMs = { none: null, "since-start": this.start, "since-disconnect": this.offlineSince }[op.offline];
-    if (this.live.socket) this.coverage.note("replaced");
+    if (this.live.socket) {
+      this.coverage.note("replaced");
+      const backedOff = this.model.items.some((i) => i.state === "queued" && i.nextAtLatest > this.model.now);
+      if (op.takeover && (backedOff || this.model.breakerState() !== "closed")) this.coverage.note("handed_over");
+    }
     const ackedBefore = this.model.counters.acked;
     const real = await this.live.connect(lastReceivedId, offlineSinceMs, op.takeover);
-    const expected = this.model.connect(lastReceivedId, offlineSinceMs);
+    const expected = this.model.connect(lastReceivedId, offlineSinceMs, op.takeover);
     compareReconnectAck(this.step, expected.ack, real);
     if (expected.ack.resync) this.coverage.note("resync");
     if (this.model.counters.acked > ackedBefore) this.coverage.note("lost_ack_recovered");
