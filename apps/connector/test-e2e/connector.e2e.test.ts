@@ -2,9 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectorProcess, waitUntil } from "../../../scripts/lib/connector.mjs";
-import { type HookCall, StandInHook } from "../../../scripts/lib/hook.mjs";
+import { waitUntil } from "../../../scripts/lib/connector.mjs";
+import type { HookCall } from "../../../scripts/lib/hook.mjs";
 import { LocalRelay } from "../../../scripts/lib/relay.mjs";
+import { agentWithConnector as startAgent } from "./support/agents.js";
 
 // Real `wrangler dev`, real connector processes, real SQLite and sockets; only the agents'
 // webhooks are stand-ins. One relay for the file; each test uses its own agents.
@@ -21,23 +22,8 @@ const cleanup: (() => Promise<unknown>)[] = [];
 const scratch = mkdtempSync(join(tmpdir(), "clawrelay-e2e-data-"));
 let serial = 0;
 
-async function agentWithConnector(id: string, options: { connectorId?: string; extra?: Record<string, unknown> } = {}) {
-  const hook = await new StandInHook().start();
-  const connector = new ConnectorProcess({
-    agentId: id,
-    identityDir: relay.agent(id),
-    relayUrls: [relay.url],
-    hookUrl: hook.url,
-    dataDir: join(scratch, `${id}-${++serial}`),
-    ...(options.connectorId ? { connectorId: options.connectorId } : {}),
-    ...(options.extra ? { extra: options.extra } : {}),
-  });
-  await connector.start();
-  cleanup.push(
-    () => connector.kill(),
-    () => hook.close(),
-  );
-  return { hook, connector };
+function agentWithConnector(id: string, options: { connectorId?: string; extra?: Record<string, unknown> } = {}) {
+  return startAgent(relay, cleanup, { id, dataDir: join(scratch, `${id}-${++serial}`), ...options });
 }
 
 async function relayStatus(agentId: string) {

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectorProcess, waitUntil } from "../../../scripts/lib/connector.mjs";
-import { StandInHook } from "../../../scripts/lib/hook.mjs";
+import { type ConnectorProcess, waitUntil } from "../../../scripts/lib/connector.mjs";
 import { CLI, LocalRelay } from "../../../scripts/lib/relay.mjs";
+import { agentWithConnector as startAgent } from "./support/agents.js";
 
 // Real `wrangler dev`, real connector daemons and the real `clawrelay trace` process: messages
 // meet four fates (delivered, expired, shed, dead-lettered) and trace must name the last hop of each.
@@ -31,22 +31,8 @@ let relay: LocalRelay;
 const cleanup: (() => Promise<unknown>)[] = [];
 const scratch = mkdtempSync(join(tmpdir(), "clawrelay-trace-e2e-"));
 
-async function agentWithConnector(id: string, extra: Record<string, unknown> = {}) {
-  const hook = await new StandInHook().start();
-  const connector = new ConnectorProcess({
-    agentId: id,
-    identityDir: relay.agent(id),
-    relayUrls: [relay.url],
-    hookUrl: hook.url,
-    dataDir: join(scratch, id),
-    extra,
-  });
-  await connector.start();
-  cleanup.push(
-    () => connector.kill(),
-    () => hook.close(),
-  );
-  return { hook, connector };
+function agentWithConnector(id: string, extra: Record<string, unknown> = {}) {
+  return startAgent(relay, cleanup, { id, dataDir: join(scratch, id), extra });
 }
 
 async function relayRecord(to: string, messageId: string) {

@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { type Ed25519PrivateJwk, generateKeyPair, parsePrivateJwk, signReceiptToken } from "@clawrelay/signing";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectorProcess, freePort, waitUntil } from "../../../scripts/lib/connector.mjs";
-import { StandInHook } from "../../../scripts/lib/hook.mjs";
+import { type ConnectorProcess, freePort, waitUntil } from "../../../scripts/lib/connector.mjs";
+import type { StandInHook } from "../../../scripts/lib/hook.mjs";
 import { cli, LocalRelay, prepareRelayHome } from "../../../scripts/lib/relay.mjs";
+import { agentWithConnector as startAgent } from "./support/agents.js";
 import { signedFetch } from "./support/signed-fetch.js";
 
 // Two real `wrangler dev` relays with two registries (PROTOCOL.md §2, §7): alice is homed on A,
@@ -40,23 +41,13 @@ function registryOf(vars: { REGISTRY_JWKS: string }, iss: string): unknown {
   return (JSON.parse(vars.REGISTRY_JWKS) as Record<string, unknown>)[iss];
 }
 
-async function agentWithConnector(relay: LocalRelay, id: string) {
-  const hook = await new StandInHook().start();
-  const connector = new ConnectorProcess({
-    agentId: id,
-    identityDir: relay.agent(id),
-    relayUrls: [relay.url],
-    hookUrl: hook.url,
+function agentWithConnector(relay: LocalRelay, id: string) {
+  return startAgent(relay, cleanup, {
+    id,
     dataDir: join(scratch, `connector-${id}`),
     // Relay A goes down and comes back in one test: reconnect and resend quickly.
     extra: { reconnectMaxMs: 1000, outboxBackoffMaxMs: 1000 },
   });
-  await connector.start();
-  cleanup.push(
-    () => connector.kill(),
-    () => hook.close(),
-  );
-  return { hook, connector };
 }
 
 interface SessionStatusView {
