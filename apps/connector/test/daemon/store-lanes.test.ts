@@ -3,7 +3,8 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { STORE_FILE_NAME, Store, type StoreOptions } from "../../src/daemon/store.js";
 import type { InboxEntry } from "../../src/daemon/store-inbox.js";
-import { messageItem, receiptItem, tempDir } from "./helpers/common.js";
+import { messageItem, receiptItem } from "./helpers/common.js";
+import { openTempStore } from "./helpers/store.js";
 
 const OPTIONS: StoreOptions = { inboxMaxItems: 200_000, outboxMaxItems: 100, dedupWindowMs: 7 * 86_400_000 };
 const NOW = 1_700_000_000_000;
@@ -13,11 +14,7 @@ afterEach(() => {
 });
 
 function openStore(): { store: Store; dir: string } {
-  const dir = tempDir();
-  const store = Store.open(dir.path, OPTIONS);
-  cleanups.push(dir.remove);
-  cleanups.push(() => store.close());
-  return { store, dir: dir.path };
+  return openTempStore(cleanups, OPTIONS);
 }
 
 const ids = (entries: InboxEntry[]) => entries.map((entry) => entry.id);

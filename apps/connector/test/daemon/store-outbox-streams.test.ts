@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { STORE_FILE_NAME, Store, type StoreOptions } from "../../src/daemon/store.js";
 import { DRAIN_QUERIES, type OutboundRecord } from "../../src/daemon/store-outbox.js";
-import { tempDir } from "./helpers/common.js";
+import { openTempStore } from "./helpers/store.js";
 
 const OPTIONS: StoreOptions = { inboxMaxItems: 1_000, outboxMaxItems: 200_000, dedupWindowMs: 7 * 86_400_000 };
 const NOW = 1_700_000_000_000;
@@ -14,11 +14,7 @@ afterEach(() => {
 });
 
 function openStore(): { store: Store; dir: string } {
-  const dir = tempDir();
-  const store = Store.open(dir.path, OPTIONS);
-  cleanups.push(dir.remove);
-  cleanups.push(() => store.close());
-  return { store, dir: dir.path };
+  return openTempStore(cleanups, OPTIONS);
 }
 
 function put(store: Store, outboundId: string, to: string, priority: Priority = "normal"): void {

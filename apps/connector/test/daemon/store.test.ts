@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { STORE_FILE_NAME, Store, type StoreOptions } from "../../src/daemon/store.js";
 import { SCHEMA_VERSION } from "../../src/daemon/store-schema.js";
 import { messageItem, receiptItem, tempDir } from "./helpers/common.js";
+import { openTempStore, TEST_STORE_OPTIONS } from "./helpers/store.js";
 
-const OPTIONS: StoreOptions = { inboxMaxItems: 100, outboxMaxItems: 100, dedupWindowMs: 7 * 86_400_000 };
 const NOW = 1_700_000_000_000;
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -16,11 +16,7 @@ afterEach(() => {
 });
 
 function openStore(options: Partial<StoreOptions> = {}): { store: Store; dir: string } {
-  const dir = tempDir();
-  const store = Store.open(dir.path, { ...OPTIONS, ...options });
-  cleanups.push(dir.remove);
-  cleanups.push(() => store.close());
-  return { store, dir: dir.path };
+  return openTempStore(cleanups, options);
 }
 
 function rawDb(dir: string): Database.Database {
@@ -113,7 +109,7 @@ describe("store: inbound commits", () => {
       entry,
       `import { Store } from ${JSON.stringify(resolve(import.meta.dirname, "../../src/daemon/store.ts"))};
 const [dir, itemsJson] = process.argv.slice(2);
-const store = Store.open(dir, ${JSON.stringify(OPTIONS)});
+const store = Store.open(dir, ${JSON.stringify(TEST_STORE_OPTIONS)});
 // Register on the store's own connection so the trigger below can call it mid-transaction.
 store.db.function("crash_now", () => process.kill(process.pid, "SIGKILL"));
 store.db.exec("CREATE TEMP TRIGGER crash_on_third BEFORE INSERT ON main.inbox WHEN NEW.id LIKE 'CRASH%' BEGIN SELECT crash_now(); END");
@@ -131,7 +127,7 @@ process.exit(0);
       outfile,
     });
 
-    const seed = Store.open(dir.path, OPTIONS);
+    const seed = Store.open(dir.path, TEST_STORE_OPTIONS);
     const kept = messageItem();
     seed.storeInbound([kept], NOW);
     seed.close();
@@ -141,7 +137,7 @@ process.exit(0);
     expect(child.stderr).toBe("");
     expect(child.signal).toBe("SIGKILL");
 
-    const reopened = Store.open(dir.path, OPTIONS);
+    const reopened = Store.open(dir.path, TEST_STORE_OPTIONS);
     cleanups.push(() => reopened.close());
     expect(reopened.counts().inboxPending).toBe(1);
     expect(reopened.resumeState().lastReceivedId).toBe(kept.id);
@@ -160,7 +156,7 @@ describe("store: schema and meta", () => {
     const connectorId = store.connectorId(undefined);
     expect(connectorId).toMatch(/^c-[0-9a-z]{26}$/);
     store.close();
-    const again = Store.open(dir, OPTIONS);
+    const again = Store.open(dir, TEST_STORE_OPTIONS);
     cleanups.push(() => again.close());
     expect(rawDb(dir).pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     expect(rawDb(dir).pragma("journal_mode", { simple: true })).toBe("wal");
