@@ -7,13 +7,19 @@ import { advanceClock, connect, fireAlarm } from "./support/socket.js";
 // connector may hold it; and a half-open probe can leave flight without an answer.
 
 describe("an item that was sent stays 'sent' after its attempt is given back", () => {
-  it("an ack for it counts (PROTOCOL.md §6: the connector stored it)", async () => {
+  /** One item delivered to bob's connector, then nacked: queued again, its attempt given back. */
+  async function sentThenNacked() {
     const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
     const { socket } = await connect(bob);
     const sent = await sendOk(alice, bob, { payload: 1 });
     await socket.items(1);
     socket.send({ type: "nack", ids: [sent.messageId], reason: "inbox_full", retryAfterMs: 60_000 });
     await expect.poll(async () => (await messageRecord(alice, bob, sent.messageId)).json.state).toBe("queued");
+    return { alice, bob, socket, sent };
+  }
+
+  it("an ack for it counts (PROTOCOL.md §6: the connector stored it)", async () => {
+    const { alice, bob, socket, sent } = await sentThenNacked();
     socket.ack([sent.messageId]);
     await expect.poll(async () => (await messageRecord(alice, bob, sent.messageId)).json.state).toBe("acked");
     expect((await statusOf(bob)).queue.items).toBe(0);
@@ -21,12 +27,7 @@ describe("an item that was sent stays 'sent' after its attempt is given back", (
   });
 
   it("a processed frame for it becomes its terminal receipt", async () => {
-    const [alice, bob] = [await knownAgent("alice"), await knownAgent("bob")];
-    const { socket } = await connect(bob);
-    const sent = await sendOk(alice, bob, { payload: 1 });
-    await socket.items(1);
-    socket.send({ type: "nack", ids: [sent.messageId], reason: "inbox_full", retryAfterMs: 60_000 });
-    await expect.poll(async () => (await messageRecord(alice, bob, sent.messageId)).json.state).toBe("queued");
+    const { alice, bob, socket, sent } = await sentThenNacked();
     socket.send({ type: "processed", id: sent.messageId, outcome: "failed", reason: "hook said 400" });
     await expect.poll(async () => (await messageRecord(alice, bob, sent.messageId)).json.state).toBe("failed");
     expect((await messageRecord(alice, bob, sent.messageId)).json.receipts.map((r) => r.status)).toEqual(["failed"]);

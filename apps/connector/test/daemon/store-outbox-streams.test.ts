@@ -1,21 +1,14 @@
 import { join } from "node:path";
 import type { Priority, Receipt } from "@clawrelay/protocol";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { STORE_FILE_NAME, Store, type StoreOptions } from "../../src/daemon/store.js";
 import { DRAIN_QUERIES, type OutboundRecord } from "../../src/daemon/store-outbox.js";
-import { openTempStore } from "./helpers/store.js";
+import { tempStores } from "./helpers/store.js";
 
-const OPTIONS: StoreOptions = { inboxMaxItems: 1_000, outboxMaxItems: 200_000, dedupWindowMs: 7 * 86_400_000 };
 const NOW = 1_700_000_000_000;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
-});
-
-function openStore(): { store: Store; dir: string } {
-  return openTempStore(cleanups, OPTIONS);
-}
+const OPTIONS: StoreOptions = { inboxMaxItems: 1_000, outboxMaxItems: 200_000, dedupWindowMs: 7 * 86_400_000 };
+const { open: openStore, cleanups } = tempStores(OPTIONS);
 
 function put(store: Store, outboundId: string, to: string, priority: Priority = "normal"): void {
   const result = store.outbox.enqueue(

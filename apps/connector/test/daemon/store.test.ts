@@ -3,21 +3,14 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { build } from "esbuild";
-import { afterEach, describe, expect, it } from "vitest";
-import { STORE_FILE_NAME, Store, type StoreOptions } from "../../src/daemon/store.js";
+import { describe, expect, it } from "vitest";
+import { STORE_FILE_NAME, Store } from "../../src/daemon/store.js";
 import { SCHEMA_VERSION } from "../../src/daemon/store-schema.js";
 import { messageItem, receiptItem, tempDir } from "./helpers/common.js";
-import { openTempStore, TEST_STORE_OPTIONS } from "./helpers/store.js";
+import { TEST_STORE_OPTIONS, tempStores } from "./helpers/store.js";
 
 const NOW = 1_700_000_000_000;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
-});
-
-function openStore(options: Partial<StoreOptions> = {}): { store: Store; dir: string } {
-  return openTempStore(cleanups, options);
-}
+const { open: openStore, cleanups } = tempStores();
 
 function rawDb(dir: string): Database.Database {
   const db = new Database(join(dir, STORE_FILE_NAME));

@@ -1,3 +1,4 @@
+import { afterEach } from "vitest";
 import { Store, type StoreOptions } from "../../../src/daemon/store.js";
 import { tempDir } from "./common.js";
 
@@ -7,14 +8,22 @@ export const TEST_STORE_OPTIONS: StoreOptions = {
   dedupWindowMs: 7 * 86_400_000,
 };
 
-/** A real store in a fresh temp dir; its close and the dir's removal are pushed onto `cleanups`. */
-export function openTempStore(
-  cleanups: (() => void)[],
-  options: Partial<StoreOptions> = {},
-): { store: Store; dir: string } {
-  const dir = tempDir();
-  const store = Store.open(dir.path, { ...TEST_STORE_OPTIONS, ...options });
-  cleanups.push(dir.remove);
-  cleanups.push(() => store.close());
-  return { store, dir: dir.path };
+/**
+ * Real stores in fresh temp dirs for one test file. `open` makes one; `cleanups` takes anything
+ * else a test opens (raw SQLite handles, reopened stores). All of it is closed and removed after
+ * each test, last opened first.
+ */
+export function tempStores(defaults: Partial<StoreOptions> = {}) {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+  });
+  const open = (options: Partial<StoreOptions> = {}): { store: Store; dir: string } => {
+    const dir = tempDir();
+    const store = Store.open(dir.path, { ...TEST_STORE_OPTIONS, ...defaults, ...options });
+    cleanups.push(dir.remove);
+    cleanups.push(() => store.close());
+    return { store, dir: dir.path };
+  };
+  return { open, cleanups };
 }
