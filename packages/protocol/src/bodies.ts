@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { PROTOCOL_LIMITS } from "./defaults.js";
-import { agentIdSchema, correlationIdSchema, idempotencyKeySchema } from "./ids.js";
+import {
+  agentIdSchema,
+  conversationIdSchema,
+  correlationIdSchema,
+  idempotencyKeySchema,
+  inReplyToSchema,
+} from "./ids.js";
 import { receiptSchema } from "./receipts.js";
 
 export const PRIORITIES = ["critical", "normal", "low"] as const;
@@ -21,6 +27,8 @@ export const sendBodySchema = z.strictObject({
   ttlSeconds: z.number().int().min(1).max(PROTOCOL_LIMITS.maxTtlSeconds).optional(),
   notify: notifySchema.optional(),
   contentType: z.string().regex(MEDIA_TYPE, "contentType must be a media type").optional(),
+  conversationId: conversationIdSchema.optional(),
+  inReplyTo: inReplyToSchema.optional(),
 });
 export type SendBody = z.infer<typeof sendBodySchema>;
 
@@ -58,7 +66,8 @@ export type PolicyBody = z.infer<typeof policyBodySchema>;
 
 /** The connector's loopback `POST /v1/outbound`, PROTOCOL.md §8. */
 export const outboundBodySchema = z.strictObject({
-  to: agentIdSchema,
+  /** May be left out when `inReplyTo` names a message this connector received: it defaults to that sender. */
+  to: agentIdSchema.optional(),
   toRelay: z.url().optional(),
   payload: z.json(),
   priority: prioritySchema.optional(),
@@ -67,6 +76,8 @@ export const outboundBodySchema = z.strictObject({
   correlationId: correlationIdSchema.optional(),
   idempotencyKey: idempotencyKeySchema.optional(),
   contentType: z.string().regex(MEDIA_TYPE).optional(),
+  conversationId: conversationIdSchema.optional(),
+  inReplyTo: inReplyToSchema.optional(),
 });
 export type OutboundBody = z.infer<typeof outboundBodySchema>;
 

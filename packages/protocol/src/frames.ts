@@ -66,6 +66,8 @@ export const messageItemSchema = z.object({
   enqueuedAt: z.number().int(),
   expiresAt: z.number().int(),
   attempt: z.number().int().positive(),
+  conversationId: z.string().optional(),
+  inReplyTo: z.string().optional(),
 });
 export const receiptItemSchema = z.object({ kind: z.literal("receipt"), id, receipt: receiptSchema });
 export const deliverItemSchema = z.discriminatedUnion("kind", [messageItemSchema, receiptItemSchema]);

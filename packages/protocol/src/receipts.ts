@@ -47,5 +47,6 @@ export const receiptSchema = z.object({
   at: z.number().int().nonnegative(),
   attempts: z.number().int().nonnegative(),
   enqueuedAt: z.number().int().nonnegative(),
+  conversationId: z.string().optional(),
 });
 export type Receipt = z.infer<typeof receiptSchema>;
