@@ -2,7 +2,7 @@ import { type DeliverItem, PROTOCOL_LIMITS, type Receipt } from "@clawrelay/prot
 import { log } from "../log.js";
 import type { DeliveryBreaker } from "./breaker.js";
 import type { SessionContext } from "./context.js";
-import { ITEM_WITHOUT_PAYLOAD, type ItemRow, laneName, wantsNotice } from "./items.js";
+import { conversationFields, ITEM_WITHOUT_PAYLOAD, type ItemRow, laneName, wantsNotice } from "./items.js";
 import { emitReceipt, finish, terminate } from "./lifecycle.js";
 import { recordHop } from "./records.js";
 import type { LiveSocket, Sockets } from "./sockets.js";
@@ -45,6 +45,7 @@ function toItem(row: ItemRow, attempt: number): DeliverItem {
     enqueuedAt: row.enqueued_at,
     expiresAt: row.expires_at,
     attempt,
+    ...conversationFields(row),
   };
 }
 

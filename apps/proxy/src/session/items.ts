@@ -23,6 +23,8 @@ export interface ItemRow extends Record<string, string | number | null> {
   delayed_due: number | null;
   finished_at: number | null;
   terminal: string | null;
+  conversation_id: string | null;
+  in_reply_to: string | null;
 }
 
 /**
@@ -31,7 +33,18 @@ export interface ItemRow extends Record<string, string | number | null> {
  * payload of up to 256 KiB is not copied out of SQLite only to be dropped.
  */
 export const ITEM_WITHOUT_PAYLOAD =
-  "seq, id, kind, lane, sender, sender_relay, correlation_id, content_type, NULL AS payload, bytes, notify, state, enqueued_at, expires_at, attempts, next_attempt_at, ack_deadline, connector_id, delayed_due, finished_at, terminal";
+  "seq, id, kind, lane, sender, sender_relay, correlation_id, content_type, NULL AS payload, bytes, notify, state, enqueued_at, expires_at, attempts, next_attempt_at, ack_deadline, connector_id, delayed_due, finished_at, terminal, conversation_id, in_reply_to";
+
+/** The optional conversation fields of a message row, as they go on the wire: absent, never null. */
+export function conversationFields(row: Pick<ItemRow, "conversation_id" | "in_reply_to">): {
+  conversationId?: string;
+  inReplyTo?: string;
+} {
+  return {
+    ...(row.conversation_id !== null ? { conversationId: row.conversation_id } : {}),
+    ...(row.in_reply_to !== null ? { inReplyTo: row.in_reply_to } : {}),
+  };
+}
 
 export type ItemState = "queued" | "inflight" | "acked" | "processed" | "failed" | "expired" | "shed" | "dead_lettered";
 export const LIVE_STATES: readonly ItemState[] = ["queued", "inflight"];

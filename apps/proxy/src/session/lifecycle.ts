@@ -73,6 +73,8 @@ export function emitReceipt(
     at: now,
     attempts: row.attempts,
     enqueuedAt: row.enqueued_at,
+    // Every receipt of a message names its conversation, so the sender can file it without a lookup.
+    ...(row.conversation_id !== null ? { conversationId: row.conversation_id } : {}),
   };
   s.sql.run(
     "INSERT INTO receipts_sent (receipt_id, item_id, status, at, reason) VALUES (?, ?, ?, ?, ?)",

@@ -61,8 +61,8 @@ export function enqueueMessage(s: SessionContext, caller: SignedCaller, input: S
 
   s.sql.run(
     `INSERT INTO items (id, kind, lane, sender, sender_relay, correlation_id, content_type, payload, bytes, notify, state,
-                        enqueued_at, expires_at, delayed_due)
-     VALUES (?, 'message', ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+                        enqueued_at, expires_at, delayed_due, conversation_id, in_reply_to)
+     VALUES (?, 'message', ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
     id,
     lane,
     caller.agentId,
@@ -75,6 +75,8 @@ export function enqueueMessage(s: SessionContext, caller: SignedCaller, input: S
     now,
     expiresAt,
     delayedDue,
+    input.body.conversationId ?? null,
+    input.body.inReplyTo ?? null,
   );
   s.capacity.account({ kind: "message", lane, sender: caller.agentId, bytes }, 1);
   recordHop(s.sql, id, "received", input.receivedAt, { from: caller.agentId });

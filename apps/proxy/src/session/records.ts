@@ -1,7 +1,7 @@
 import { RelayError } from "@clawrelay/protocol";
 import type { Caller } from "../types.js";
 import type { DeliveryBreaker } from "./breaker.js";
-import { type ItemRow, laneName } from "./items.js";
+import { conversationFields, type ItemRow, laneName } from "./items.js";
 import type { Meta } from "./meta.js";
 import type { Sockets } from "./sockets.js";
 import type { Sql } from "./sql.js";
@@ -45,6 +45,9 @@ export interface MessageRecord {
   attempts: number;
   finishedAt: number | null;
   terminal: string | null;
+  /** As the send gave them; absent when it did not. */
+  conversationId?: string;
+  inReplyTo?: string;
   receipts: { receiptId: string; status: string; at: number; reason: string | null }[];
   trace: { hop: string; at: number; detail: Record<string, unknown> | null }[];
   /** Why a live message waits (`clawrelay trace`); absent once the message has ended. */
@@ -101,6 +104,7 @@ export function readMessageRecord(sql: Sql, agentId: string, caller: Caller, mes
     attempts: row.attempts,
     finishedAt: row.finished_at,
     terminal: row.terminal,
+    ...conversationFields(row),
     receipts: receipts.map((r) => ({ receiptId: r.receipt_id, status: r.status, at: r.at, reason: r.reason })),
     trace: hops.map((h) => ({
       hop: h.hop,

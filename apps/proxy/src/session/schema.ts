@@ -92,4 +92,8 @@ export const SESSION_MIGRATIONS = [
      PRIMARY KEY (hour, name, bucket)
    ) WITHOUT ROWID;
    CREATE INDEX items_failures ON items (finished_at) WHERE terminal IN ('failed', 'expired', 'shed', 'dead_lettered');`,
+  // v3 (protocol v1.1): a message's conversation, passed on unchanged (deliver item, record, receipts).
+  // NULL when the send had none, so rows from before this migration read as "absent".
+  `ALTER TABLE items ADD COLUMN conversation_id TEXT;
+   ALTER TABLE items ADD COLUMN in_reply_to TEXT;`,
 ] as const;

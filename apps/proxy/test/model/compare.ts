@@ -76,7 +76,14 @@ export async function compareDeliveries(
   expect(
     got.map((item) =>
       item.kind === "message"
-        ? { id: item.id, attempt: item.attempt, priority: item.priority, from: item.from, expiresAt: item.expiresAt }
+        ? {
+            id: item.id,
+            attempt: item.attempt,
+            priority: item.priority,
+            from: item.from,
+            expiresAt: item.expiresAt,
+            ...present(item),
+          }
         : item,
     ),
     `${where}: delivered items`,
@@ -87,8 +94,20 @@ export async function compareDeliveries(
       priority: PRIORITIES[item.lane],
       from: senderId(item.sender),
       expiresAt: item.expiresAt,
+      ...present(item),
     })),
   );
+}
+
+/**
+ * The conversation fields a side has, keys included only when present: toEqual ignores undefined
+ * values, so a key that is there (even as null) on one side only must still show as a difference.
+ */
+function present(item: { conversationId?: unknown; inReplyTo?: unknown }): Record<string, unknown> {
+  return {
+    ...(item.conversationId !== undefined ? { conversationId: item.conversationId } : {}),
+    ...(item.inReplyTo !== undefined ? { inReplyTo: item.inReplyTo } : {}),
+  };
 }
 
 /** Queue by lane (items and bytes), in flight, breaker, counters and sockets, after every step. */
@@ -130,14 +149,16 @@ export function compareRecords(where: string, model: ReferenceSession, records: 
   const failure = new Map(model.receipts.map((r) => [r.item.seq, r.status]));
   expect(
     records.map((r) =>
-      typeof r === "string" ? r : { state: r.state, attempts: r.attempts, receipts: r.receipts.map((x) => x.status) },
+      typeof r === "string"
+        ? r
+        : { state: r.state, attempts: r.attempts, receipts: r.receipts.map((x) => x.status), ...present(r) },
     ),
     `${where}: message records`,
   ).toEqual(
     model.items.map((i) => {
       if (i.purged) return "not_found";
       const status = failure.get(i.seq);
-      return { state: i.state, attempts: i.attempts, receipts: status ? [status] : [] };
+      return { state: i.state, attempts: i.attempts, receipts: status ? [status] : [], ...present(i) };
     }),
   );
 }

@@ -24,7 +24,9 @@ export type CoverageEvent =
   | "lost_ack_recovered"
   | "replaced"
   | "handed_over"
-  | "record_swept";
+  | "record_swept"
+  /** A delivered item carried §4 conversation fields. */
+  | "conversation";
 
 export class Coverage {
   readonly runs = new Map<CoverageEvent, number>();

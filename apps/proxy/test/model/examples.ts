@@ -23,6 +23,7 @@ const send = (over: Partial<Extract<Op, { type: "send" }>> = {}): Op => ({
   n: 0,
   key: null,
   count: 1,
+  conversation: null,
   ...over,
 });
 const advance = (ms: number): Op => ({ type: "advance", ms });

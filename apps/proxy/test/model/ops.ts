@@ -16,6 +16,8 @@ export type Op =
       key: number | null;
       /** Sent this many times in a row, `n` counting up (bursts fill queues and buckets). */
       count: number;
+      /** §4 conversation fields, or none (then the deliver item must have neither key). */
+      conversation: { conversationId: string; inReplyTo: string | null } | null;
     }
   /** The same request again (same sender, body bytes and idempotency key) as an earlier send. */
   | { type: "resend"; index: number }
@@ -99,6 +101,12 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
       n: fc.nat(3),
       key: fc.option(fc.nat(IDEMPOTENCY_KEYS.length - 1), { freq: 3 }),
       count: repeat,
+      conversation: fc.option(
+        fc.record({
+          conversationId: fc.constantFrom("conv-model-aaaa", "conv:model.b_b-b"),
+          inReplyTo: fc.option(fc.constantFrom("01JMODELREPLY000000000000A", "corr-model-reply")),
+        }),
+      ),
     }),
   },
   { weight: 1, arbitrary: fc.record({ type: fc.constant("resend" as const), index: fc.nat(20) }) },

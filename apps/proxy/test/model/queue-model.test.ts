@@ -29,6 +29,7 @@ describe("relay session against the reference model (PROTOCOL.md §5–6)", () =
         "replaced",
         "handed_over",
         "record_swept",
+        "conversation",
       ]);
     },
     modelTimeoutMs(),

@@ -117,6 +117,8 @@ export class ReferenceSession {
       finishedAt: null,
       purged: false,
       payload: request.body.payload,
+      conversationId: request.body.conversationId,
+      inReplyTo: request.body.inReplyTo,
     };
     this.items.push(item);
     this.counters.received++;

@@ -98,6 +98,8 @@ class Run {
               payload: op.padding > 0 ? { n, pad: "x".repeat(op.padding) } : { n },
               ...(op.priority ? { priority: op.priority } : {}),
               ...(op.ttlSeconds !== null ? { ttlSeconds: op.ttlSeconds } : {}),
+              ...(op.conversation ? { conversationId: op.conversation.conversationId } : {}),
+              ...(op.conversation?.inReplyTo ? { inReplyTo: op.conversation.inReplyTo } : {}),
             },
             key: op.key === null ? null : (IDEMPOTENCY_KEYS[op.key] ?? null),
           });
@@ -201,6 +203,7 @@ class Run {
 
   private async expectDeliveries(expected: Delivery[]): Promise<void> {
     await compareDeliveries(this.step, expected, this.live.socket, (i) => this.live.senderId(i));
+    if (expected.some((d) => d.item.conversationId !== undefined)) this.coverage.note("conversation");
     this.lastDelivered = expected.at(-1)?.item.id ?? this.lastDelivered;
   }
 

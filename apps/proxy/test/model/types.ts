@@ -29,6 +29,8 @@ export interface SendBodyModel {
   payload: unknown;
   priority?: Priority;
   ttlSeconds?: number;
+  conversationId?: string;
+  inReplyTo?: string;
 }
 
 export interface SendRequest {
@@ -64,6 +66,9 @@ export interface ModelItem {
   /** Its record was swept after RELAY_RECORD_RETENTION_SECONDS. */
   purged: boolean;
   payload: unknown;
+  /** §4: passed on unchanged (deliver item, record); undefined when the send had none. */
+  conversationId: string | undefined;
+  inReplyTo: string | undefined;
 }
 
 export interface Delivery {
