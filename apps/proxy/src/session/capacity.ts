@@ -85,12 +85,6 @@ export class Capacity {
       new RelayError("queue_full", "recipient queue is full", { retryAfterSeconds: QUEUE_FULL_RETRY_SECONDS });
 
     if (bytes > maxBytes) throw full();
-    const own = this.sender(sender);
-    if (own.items + 1 > senderShare * maxItems || own.bytes + bytes > senderShare * maxBytes) {
-      throw new RelayError("queue_full", "sender holds its full share of this queue", {
-        retryAfterSeconds: QUEUE_FULL_RETRY_SECONDS,
-      });
-    }
     const ratio = this.config.RELAY_LOW_LANE_ADMIT_RATIO;
     if (rank === 2 && (total.items + 1 > ratio * maxItems || total.bytes + bytes > ratio * maxBytes)) {
       throw new RelayError("queue_full", "queue is too full for low-priority messages", {
@@ -119,6 +113,22 @@ export class Capacity {
       }
     }
     if (items + 1 > maxItems || used + bytes > maxBytes) throw full();
+    // The share is judged after the eviction this send causes (PROTOCOL.md §5, v1.1): a sender at
+    // its share whose send sheds one of its own lower-lane items stays at its share. Refused here,
+    // nothing is shed: the victims are only returned, never acted on, when the send is admitted.
+    const own = this.sender(sender);
+    let ownItems = own.items + 1;
+    let ownBytes = own.bytes + bytes;
+    for (const victim of victims) {
+      if (victim.sender !== sender) continue;
+      ownItems -= 1;
+      ownBytes -= victim.bytes;
+    }
+    if (ownItems > senderShare * maxItems || ownBytes > senderShare * maxBytes) {
+      throw new RelayError("queue_full", "sender holds its full share of this queue", {
+        retryAfterSeconds: QUEUE_FULL_RETRY_SECONDS,
+      });
+    }
     return victims;
   }
 }

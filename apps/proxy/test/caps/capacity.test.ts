@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { signedCall } from "../support/agents.js";
 import { knownAgent, messageRecord, send, sendOk, statusOf } from "../support/session.js";
 import { connect } from "../support/socket.js";
 
@@ -75,5 +76,62 @@ describe("capacity", () => {
     expect(over.json.error?.code).toBe("queue_full");
     const carol = await knownAgent("carol");
     await sendOk(carol, bob, { payload: "carol" });
+  });
+});
+
+// PROTOCOL.md §5 (v1.1): the share is judged after any eviction the send causes.
+describe("sender share after eviction", () => {
+  it.each([
+    ["a peer with senderShare 1 that fills the queue alone", 1, 8, 2, 0],
+    ["a sender at the default 50 % beside another sender", null, 3, 2, 5],
+  ] as const)(
+    "%s: its normal send at a full queue sheds its own oldest low item and is admitted",
+    async (_, share, lows, normals, others) => {
+      const bob = await knownAgent("bob");
+      const [alice, carol] = [await knownAgent("alice"), await knownAgent("carol")];
+      if (share !== null) {
+        const put = await signedCall(bob, "PUT", `/v1/agents/${bob.id}/policy`, {
+          body: JSON.stringify({ peers: { [alice.id]: { senderShare: share } } }),
+        });
+        expect(put.status).toBe(200);
+      }
+      const oldestLow = await sendOk(
+        alice,
+        bob,
+        { payload: "low-0", priority: "low" },
+        { correlationId: "corr-own-shed-01" },
+      );
+      for (let i = 1; i < lows; i++) await sendOk(alice, bob, { payload: `low-${i}`, priority: "low" });
+      for (let i = 0; i < normals; i++) await sendOk(alice, bob, { payload: `normal-${i}` });
+      for (let i = 0; i < others; i++) await sendOk(carol, bob, { payload: `carol-${i}` });
+      expect((await statusOf(bob)).queue.items).toBe(10);
+
+      const admitted = await send(alice, bob, { payload: "one more" });
+      expect(admitted.status, JSON.stringify(admitted.json)).toBe(202);
+      const status = await statusOf(bob);
+      expect(status.queue.items).toBe(10);
+      expect(status.queue.lanes.low.items).toBe(lows - 1);
+      expect((await messageRecord(alice, bob, oldestLow.messageId)).json.state).toBe("shed");
+      const { socket } = await connect(alice);
+      const [receipt] = await socket.items(1);
+      expect(receipt).toMatchObject({
+        kind: "receipt",
+        receipt: { status: "shed", messageId: oldestLow.messageId, correlationId: "corr-own-shed-01" },
+      });
+      socket.close();
+    },
+  );
+
+  it("a sender at its share whose send would shed another sender's item is refused, and nothing is shed", async () => {
+    const bob = await knownAgent("bob");
+    const [alice, carol] = [await knownAgent("alice"), await knownAgent("carol")];
+    const carolLow = await sendOk(carol, bob, { payload: "carol-low", priority: "low" });
+    for (let i = 0; i < 4; i++) await sendOk(carol, bob, { payload: `carol-${i}` });
+    for (let i = 0; i < 5; i++) await sendOk(alice, bob, { payload: `alice-${i}` });
+    const refused = await send(alice, bob, { payload: "over" });
+    expect(refused.status).toBe(507);
+    expect(refused.json.error?.code).toBe("queue_full");
+    expect((await messageRecord(carol, bob, carolLow.messageId)).json.state).toBe("queued");
+    expect((await statusOf(bob)).queue.items).toBe(10);
   });
 });

@@ -20,9 +20,9 @@ export class TokenBuckets {
 }
 
 /**
- * §5 capacity: caps on the queue's items and bytes, the low lane refused at 80 % of either, one
- * sender at most its share, and at a full queue the oldest queued (not in-flight) items of the
- * lowest lane below the newcomer's shed first. Returns the victims, or null for 507.
+ * §5 capacity: caps on the queue's items and bytes, the low lane refused at 80 % of either, at a
+ * full queue the oldest queued (not in-flight) items of the lowest lane below the newcomer's shed
+ * first, and one sender at most its share once those are gone. Returns the victims, or null for 507.
  */
 export function planCapacity(
   config: ModelConfig,
@@ -31,12 +31,9 @@ export function planCapacity(
 ): ModelItem[] | null {
   const { maxItems, maxBytes, lowAdmitRatio } = config;
   const { sender, lane, bytes, senderShare } = newcomer;
-  const own = live.filter((i) => i.sender === sender);
-  const ownBytes = own.reduce((sum, i) => sum + i.bytes, 0);
   let items = live.length;
   let used = live.reduce((sum, i) => sum + i.bytes, 0);
   if (bytes > maxBytes) return null;
-  if (own.length + 1 > senderShare * maxItems || ownBytes + bytes > senderShare * maxBytes) return null;
   if (lane === 2 && (items + 1 > lowAdmitRatio * maxItems || used + bytes > lowAdmitRatio * maxBytes)) return null;
   const fits = () => items + 1 <= maxItems && used + bytes <= maxBytes;
   const victims: ModelItem[] = [];
@@ -48,5 +45,10 @@ export function planCapacity(
       used -= candidate.bytes;
     }
   }
-  return fits() ? victims : null;
+  if (!fits()) return null;
+  // v1.1: the sender's share counts what it holds after this send's own evictions.
+  const own = live.filter((i) => i.sender === sender && !victims.includes(i));
+  const ownBytes = own.reduce((sum, i) => sum + i.bytes, 0);
+  if (own.length + 1 > senderShare * maxItems || ownBytes + bytes > senderShare * maxBytes) return null;
+  return victims;
 }

@@ -25,6 +25,8 @@ export type CoverageEvent =
   | "replaced"
   | "handed_over"
   | "record_swept"
+  /** A send at a full queue shed an item of its own sender (the share is judged after that, §5). */
+  | "shed_own"
   /** A delivered item carried §4 conversation fields. */
   | "conversation";
 

@@ -104,6 +104,19 @@ export const EXAMPLES: Scenario[] = [
       connect({ offline: "since-start" }),
     ],
   },
+  // A sender at its share (5 of 10) whose normal send at a full queue sheds its own oldest low
+  // item stays at its share and is admitted (§5, v1.1); another sender's send then sheds the next.
+  {
+    policy: noPolicy,
+    ops: [
+      ...[0, 1, 2].map((n) => send({ priority: "low", n })),
+      send({ n: 3, count: 2 }),
+      send({ sender: 1, count: 5 }),
+      send({ n: 5 }),
+      send({ sender: 2, n: 6 }),
+      connect({ offline: "since-start" }),
+    ],
+  },
   // A tight per-peer rate: a burst of 2, then 429 with Retry-After until the next token.
   {
     policy: { rate: { ratePerMinute: 7, burst: 2 }, second: null },

@@ -161,6 +161,7 @@ class Run {
       outcome.item.id = String(real.json.messageId);
       this.answers.set(outcome.item.seq, real.json);
       if (outcome.shed.length > 0) this.coverage.note("shed");
+      if (outcome.shed.some((victim) => victim.sender === request.sender)) this.coverage.note("shed_own");
     }
     await this.expectDeliveries(deliveries);
   }
