@@ -9,6 +9,8 @@ export const HEADERS = {
   idempotencyKey: "x-claw-idempotency-key",
   connectorId: "x-claw-connector-id",
   messageId: "x-claw-message-id",
+  /** Connector loopback API only: the local OpenClaw session that sent an outbound message. */
+  sessionKey: "x-claw-session-key",
   retryAfter: "retry-after",
 } as const;
 

@@ -129,22 +129,25 @@ export function registerConnectorCommands(program: Command): void {
 
   program
     .command("send")
-    .description("send a message through the local connector")
-    .argument("<to>", "recipient agent id")
-    .argument("<json>", "payload, as JSON")
+    .description("send a message through the local connector (with --reply-to, <to> may be left out)")
+    .usage("[options] [to] <json>")
+    .argument("[to]", "recipient agent id (default with --reply-to: that message's sender)")
+    .argument("[json]", "payload, as JSON")
     .addOption(new Option("--priority <priority>", "lane").choices([...PRIORITIES]))
     .addOption(new Option("--ttl <seconds>", "time to live").argParser(integer("ttl", 1, 604_800)))
     .option("--notify <list>", "receipts to ask for: delivered,processed,delayed", list)
     .option("--to-relay <url>", "the recipient's relay, when it is not ours")
     .option("--correlation-id <id>", "correlation id (default: a new ULID)")
     .option("--idempotency-key <key>", "idempotency key (default: fixed per message)")
+    .option("--reply-to <id>", "the message id or correlation id of a received message this one answers")
+    .option("--conversation <id>", "conversation id (default with --reply-to: that message's conversation)")
     .addOption(portOption())
     .addOption(hostOption())
     .action(
       action(
         async (
-          to: string,
-          json: string,
+          first: string | undefined,
+          second: string | undefined,
           options: {
             priority?: string;
             ttl?: number;
@@ -152,10 +155,16 @@ export function registerConnectorCommands(program: Command): void {
             toRelay?: string;
             correlationId?: string;
             idempotencyKey?: string;
+            replyTo?: string;
+            conversation?: string;
             port?: string;
             host?: string;
           },
         ) => {
+          // One argument is the payload alone: the recipient comes from --reply-to's message.
+          const [to, json] = second === undefined ? [undefined, first] : [first, second];
+          if (json === undefined) throw new Error("missing the payload (JSON)");
+          if (to === undefined && !options.replyTo) throw new Error("missing the recipient: give <to> or --reply-to");
           let payload: unknown;
           try {
             payload = JSON.parse(json);
@@ -163,7 +172,7 @@ export function registerConnectorCommands(program: Command): void {
             throw new Error(`payload is not valid JSON: ${json.slice(0, 80)}`);
           }
           const body = {
-            to,
+            ...(to !== undefined ? { to } : {}),
             payload,
             ...(options.priority ? { priority: options.priority } : {}),
             ...(options.ttl !== undefined ? { ttlSeconds: options.ttl } : {}),
@@ -171,6 +180,8 @@ export function registerConnectorCommands(program: Command): void {
             ...(options.toRelay ? { toRelay: options.toRelay } : {}),
             ...(options.correlationId ? { correlationId: options.correlationId } : {}),
             ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+            ...(options.replyTo ? { inReplyTo: options.replyTo } : {}),
+            ...(options.conversation ? { conversationId: options.conversation } : {}),
           };
           report(await callLocalApi(localTarget(options), "POST", "/v1/outbound", body));
         },

@@ -1,16 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type OutboundBody, outboundBodySchema, RelayError } from "@clawrelay/protocol";
+import { HEADERS, type OutboundBody, outboundBodySchema, RelayError, SESSION_KEY_PATTERN } from "@clawrelay/protocol";
 import { isHttpOrigin } from "@clawrelay/signing";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { isAllowedHost, readJsonBody, requestCorrelationId, sendError, sendJson } from "./api-http.js";
-import type { EnqueueResult } from "./store-outbox.js";
+import type { OutboundEnqueueResult } from "./outbound.js";
 import type { LocalTrace } from "./trace-wire.js";
 
 /** What the loopback API needs from the daemon; plain functions so the HTTP layer stays thin. */
 export interface ApiHandlers {
-  enqueue(body: OutboundBody): EnqueueResult;
+  enqueue(body: OutboundBody, context: { sessionKey?: string }): OutboundEnqueueResult;
   outbound(outboundId: string): unknown | undefined;
   status(): unknown;
   health(): { status: "ok" | "degraded"; [key: string]: unknown };
@@ -45,6 +45,16 @@ function describeIssues(error: z.ZodError): string {
     .join("; ");
 }
 
+/** `X-Claw-Session-Key`, optional: the local OpenClaw session sending the message. */
+function sessionKeyOf(request: IncomingMessage): string | undefined {
+  const value = request.headers[HEADERS.sessionKey];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !SESSION_KEY_PATTERN.test(value)) {
+    throw new RelayError("invalid_request", "X-Claw-Session-Key must be 1-256 characters of A-Z a-z 0-9 : . _ -");
+  }
+  return value;
+}
+
 function allow(methods: string, request: IncomingMessage): void {
   if (!methods.split(", ").includes(request.method ?? "")) {
     throw Object.assign(new RelayError("method_not_allowed", `use ${methods}`), { allow: methods });
@@ -66,12 +76,16 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   }
   if (path === "/v1/outbound") {
     allow("POST", request);
+    const sessionKey = sessionKeyOf(request);
     const parsed = outboundBodySchema.safeParse(await readJsonBody(request, options.maxBodyBytes));
     if (!parsed.success) throw new RelayError("invalid_request", describeIssues(parsed.error));
     if (parsed.data.toRelay !== undefined && !isHttpOrigin(parsed.data.toRelay.replace(/\/+$/, ""))) {
       throw new RelayError("invalid_request", "toRelay: must be an http(s) origin, e.g. https://relay.example.com");
     }
-    const result = handlers.enqueue(parsed.data);
+    const result = handlers.enqueue(parsed.data, sessionKey !== undefined ? { sessionKey } : {});
+    if (!result.ok && result.reason === "no_recipient") {
+      throw new RelayError("invalid_request", "to: required unless inReplyTo names a message this connector received");
+    }
     if (!result.ok) {
       throw new RelayError("queue_full", "the outbox is full", { retryAfterSeconds: OUTBOX_FULL_RETRY_SECONDS });
     }
@@ -79,6 +93,7 @@ async function route(request: IncomingMessage, response: ServerResponse, options
     return sendJson(response, duplicate ? 200 : 202, {
       outboundId: record.outboundId,
       correlationId: record.correlationId,
+      ...(record.conversationId !== null ? { conversationId: record.conversationId } : {}),
       state: record.state,
       ...(duplicate ? { duplicate: true } : {}),
     });

@@ -206,7 +206,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
       maxBodyBytes: config.apiMaxBodyBytes,
       logger,
       handlers: {
-        enqueue: (body) => outbound.enqueue(body),
+        enqueue: (body, context) => outbound.enqueue(body, context),
         outbound: (outboundId) => {
           const record = store.outbox.get(outboundId);
           if (!record) return undefined;
@@ -221,6 +221,9 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
             attempts: record.attempts,
             messageId: record.messageId,
             lastError: record.lastError,
+            conversationId: record.conversationId,
+            inReplyTo: record.inReplyTo,
+            sessionKey: record.sessionKey,
             createdAt: record.createdAt,
             updatedAt: record.updatedAt,
             expiresAt: record.expiresAt,

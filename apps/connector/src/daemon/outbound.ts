@@ -33,6 +33,28 @@ export interface OutboundOptions {
   metrics?: ConnectorMetrics;
 }
 
+/** `enqueue`'s answer: the outbox's, or no recipient (no `to`, and `inReplyTo` names no received message). */
+export type OutboundEnqueueResult = EnqueueResult | { ok: false; reason: "no_recipient" };
+
+/** Where a message goes and in which conversation, after the reply rules of PROTOCOL.md §8. */
+export type ReplyTarget =
+  | { ok: true; to: string; conversationId: string | undefined }
+  | { ok: false; reason: "no_recipient" };
+
+/**
+ * With an `inReplyTo` naming a message this connector received, `to` defaults to that message's
+ * sender and `conversationId` to its conversation, or to its own id when it had none. Anything
+ * the agent gave explicitly wins.
+ */
+export function replyTarget(body: OutboundBody, store: Store): ReplyTarget {
+  const answered = body.inReplyTo !== undefined ? store.inbox.received.find(body.inReplyTo) : undefined;
+  const to = body.to ?? answered?.from;
+  if (to === undefined) return { ok: false, reason: "no_recipient" };
+  const conversationId =
+    body.conversationId ?? (answered ? (answered.conversationId ?? answered.messageId) : undefined);
+  return { ok: true, to, conversationId };
+}
+
 export interface OutboundStatus {
   breakers: Record<string, BreakerState>;
   inFlight: number;
@@ -90,7 +112,10 @@ export class OutboundWorker {
   }
 
   /** Commit the message to the outbox (nothing is sent before this returns) and wake the drain. */
-  enqueue(body: OutboundBody): EnqueueResult {
+  enqueue(body: OutboundBody, context: { sessionKey?: string } = {}): OutboundEnqueueResult {
+    const target = replyTarget(body, this.options.store);
+    if (!target.ok) return target;
+    const { to, conversationId } = target;
     const now = this.options.clock.now();
     const outboundId = this.nextId(now);
     const relayBody = {
@@ -99,17 +124,22 @@ export class OutboundWorker {
       ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
       ...(body.notify !== undefined ? { notify: body.notify } : {}),
       ...(body.contentType !== undefined ? { contentType: body.contentType } : {}),
+      ...(conversationId !== undefined ? { conversationId } : {}),
+      ...(body.inReplyTo !== undefined ? { inReplyTo: body.inReplyTo } : {}),
     };
     const result = this.options.store.outbox.enqueue(
       {
         outboundId,
-        to: body.to,
+        to,
         toRelay: body.toRelay ?? null,
         body: JSON.stringify(relayBody),
         priority: body.priority ?? "normal",
         idempotencyKey: body.idempotencyKey ?? `ob-${outboundId}`,
         correlationId: body.correlationId ?? this.nextId(now),
         expiresAt: now + (body.ttlSeconds ?? this.options.defaultTtlSeconds) * 1000,
+        conversationId: conversationId ?? null,
+        inReplyTo: body.inReplyTo ?? null,
+        sessionKey: context.sessionKey ?? null,
       },
       now,
     );
@@ -119,7 +149,8 @@ export class OutboundWorker {
           event: "outbound_queued",
           correlationId: result.record.correlationId,
           outboundId: result.record.outboundId,
-          to: body.to,
+          to,
+          ...(conversationId !== undefined ? { conversationId } : {}),
         },
         "outbound message queued",
       );
@@ -278,6 +309,7 @@ export class OutboundWorker {
       at: now,
       attempts,
       enqueuedAt: record.createdAt,
+      ...(record.conversationId !== null ? { conversationId: record.conversationId } : {}),
     };
     this.options.store.outbox.fail(record, attempts, receipt, now);
     if (status === "expired") {

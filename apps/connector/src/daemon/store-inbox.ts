@@ -2,6 +2,7 @@ import { type DeliverItem, deliverItemSchema, PRIORITY_RANK, type ProcessedFrame
 import type Database from "better-sqlite3";
 import { z } from "zod";
 import { InboxLanes, inboxRowSchema } from "./store-inbox-lanes.js";
+import { ReceivedStore } from "./store-received.js";
 
 export type ReportOutcome = ProcessedFrame["outcome"];
 
@@ -93,12 +94,15 @@ function describe(item: DeliverItem) {
 export class InboxStore {
   private readonly statements;
   readonly lanes: InboxLanes;
+  /** Senders and conversations of received messages, for replies (PROTOCOL.md §8). */
+  readonly received: ReceivedStore;
 
   constructor(
     private readonly db: Database.Database,
     private readonly options: { maxItems: number; dedupWindowMs: number },
   ) {
     this.lanes = new InboxLanes(db);
+    this.received = new ReceivedStore(db);
     this.statements = {
       seenAt: db.prepare<[string], { seen_at: number }>("SELECT seen_at FROM seen WHERE id = ?"),
       markSeen: db.prepare(
@@ -204,6 +208,7 @@ export class InboxStore {
       json: JSON.stringify(item),
       now,
     });
+    if (item.kind === "message") this.received.remember(item, now);
     if (item.kind === "receipt") {
       const receipt = item.receipt;
       this.statements.insertReceipt.run({

@@ -15,6 +15,10 @@ export interface NewOutbound {
   idempotencyKey: string;
   correlationId: string;
   expiresAt: number;
+  conversationId?: string | null;
+  inReplyTo?: string | null;
+  /** The local OpenClaw session that sent it (`X-Claw-Session-Key`), for routing its receipts and replies. */
+  sessionKey?: string | null;
 }
 
 export interface OutboundRecord {
@@ -33,6 +37,18 @@ export interface OutboundRecord {
   expiresAt: number;
   messageId: string | null;
   lastError: string | null;
+  conversationId: string | null;
+  inReplyTo: string | null;
+  sessionKey: string | null;
+}
+
+/** What the hook formats may ask about the agent's own outbound messages. */
+export interface SessionKeyLookup {
+  /**
+   * The session key stored with the outbound message named by its relay message id, outbound id
+   * or correlation id (the latest such message that has one); undefined when none.
+   */
+  sessionKeyForMessage(idOrCorrelationId: string): string | undefined;
 }
 
 export type EnqueueResult =
@@ -63,6 +79,9 @@ const recordSchema = z
     expires_at: z.number(),
     message_id: z.string().nullable(),
     last_error: z.string().nullable(),
+    conversation_id: z.string().nullable(),
+    in_reply_to: z.string().nullable(),
+    session_key: z.string().nullable(),
   })
   .transform(
     (row): OutboundRecord => ({
@@ -81,6 +100,9 @@ const recordSchema = z
       expiresAt: row.expires_at,
       messageId: row.message_id,
       lastError: row.last_error,
+      conversationId: row.conversation_id,
+      inReplyTo: row.in_reply_to,
+      sessionKey: row.session_key,
     }),
   );
 const traceRowSchema = z.object({
@@ -125,8 +147,9 @@ export class OutboxStore {
       get: db.prepare<[string], Record<string, unknown>>("SELECT * FROM outbox WHERE outbound_id = ?"),
       insert: db.prepare(
         `INSERT INTO outbox (outbound_id, to_agent, to_relay, body, priority_rank, idempotency_key, correlation_id, state,
-           attempts, next_attempt_at, created_at, updated_at, expires_at)
-         VALUES (@outboundId, @to, @toRelay, @body, @rank, @idempotencyKey, @correlationId, 'queued', 0, @now, @now, @now, @expiresAt)`,
+           attempts, next_attempt_at, created_at, updated_at, expires_at, conversation_id, in_reply_to, session_key)
+         VALUES (@outboundId, @to, @toRelay, @body, @rank, @idempotencyKey, @correlationId, 'queued', 0, @now, @now, @now,
+           @expiresAt, @conversationId, @inReplyTo, @sessionKey)`,
       ),
       due: db.prepare<[number, number], Record<string, unknown>>(DRAIN_QUERIES.due),
       nextDueAt: db.prepare<[], { at: number | null }>(DRAIN_QUERIES.nextDueAt),
@@ -162,6 +185,16 @@ export class OutboxStore {
         "SELECT hop, at, message_id, detail FROM trace WHERE correlation_id = ? OR message_id = ? ORDER BY seq",
       ),
       linkReceipts: db.prepare("UPDATE receipts SET outbound_id = ? WHERE message_id = ? AND outbound_id IS NULL"),
+      // Each an index lookup (outbox_message, the primary key, outbox_correlation).
+      sessionByMessage: db.prepare<[string], { session_key: string }>(
+        "SELECT session_key FROM outbox WHERE message_id = ? AND session_key IS NOT NULL ORDER BY outbound_id DESC LIMIT 1",
+      ),
+      sessionByOutbound: db.prepare<[string], { session_key: string }>(
+        "SELECT session_key FROM outbox WHERE outbound_id = ? AND session_key IS NOT NULL",
+      ),
+      sessionByCorrelation: db.prepare<[string], { session_key: string }>(
+        "SELECT session_key FROM outbox WHERE correlation_id = ? AND session_key IS NOT NULL ORDER BY outbound_id DESC LIMIT 1",
+      ),
     };
   }
 
@@ -184,12 +217,25 @@ export class OutboxStore {
           correlationId: message.correlationId,
           now,
           expiresAt: message.expiresAt,
+          conversationId: message.conversationId ?? null,
+          inReplyTo: message.inReplyTo ?? null,
+          sessionKey: message.sessionKey ?? null,
         });
         this.statements.joinStream.run(message.to, PRIORITY_RANK[message.priority], message.outboundId);
         this.statements.trace.run(message.correlationId, null, "outbox_queued", now, message.outboundId);
         return { ok: true, duplicate: false, record: recordSchema.parse(this.statements.get.get(message.outboundId)) };
       })
       .immediate();
+  }
+
+  /** See SessionKeyLookup: an exact id (relay message id, then outbound id) before a correlation id. */
+  sessionKeyForMessage(idOrCorrelationId: string): string | undefined {
+    const { sessionByMessage, sessionByOutbound, sessionByCorrelation } = this.statements;
+    const row =
+      sessionByMessage.get(idOrCorrelationId) ??
+      sessionByOutbound.get(idOrCorrelationId) ??
+      sessionByCorrelation.get(idOrCorrelationId);
+    return row?.session_key;
   }
 
   get(outboundId: string): OutboundRecord | undefined {

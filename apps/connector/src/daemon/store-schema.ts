@@ -124,16 +124,46 @@ const MIGRATIONS: readonly string[] = [
     GROUP BY to_agent, priority_rank;
   DROP INDEX outbox_due;
   `,
+  // 4: conversations (PROTOCOL.md §4, §8). The outbox keeps each message's conversationId and
+  // inReplyTo (for local receipts and GET /v1/outbound) and the local OpenClaw session that sent
+  // it (`session_key`), found by relay message id, outbound id or correlation id. `received`
+  // remembers who sent each message this connector took in and in which conversation, for as long
+  // as its id is deduplicated: a reply defaults `to` and `conversationId` from it. It is a table
+  // of its own because inbox rows drop their JSON once delivered and leave on dead-lettering.
+  // Messages still pending (or dead-lettered) at the upgrade are copied in from their JSON.
+  `
+  ALTER TABLE outbox ADD COLUMN conversation_id TEXT;
+  ALTER TABLE outbox ADD COLUMN in_reply_to TEXT;
+  ALTER TABLE outbox ADD COLUMN session_key TEXT;
+  CREATE INDEX outbox_correlation ON outbox (correlation_id);
+  CREATE TABLE received (
+    message_id TEXT PRIMARY KEY,
+    correlation_id TEXT NOT NULL,
+    from_agent TEXT NOT NULL,
+    conversation_id TEXT,
+    in_reply_to TEXT,
+    received_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX received_by_correlation ON received (correlation_id, received_at);
+  CREATE INDEX received_by_time ON received (received_at);
+  INSERT OR IGNORE INTO received (message_id, correlation_id, from_agent, conversation_id, in_reply_to, received_at)
+    SELECT id, correlation_id, json_extract(json, '$.from'), json_extract(json, '$.conversationId'),
+      json_extract(json, '$.inReplyTo'), received_at
+    FROM (SELECT id, correlation_id, json, received_at FROM inbox WHERE kind = 'message'
+          UNION ALL SELECT id, correlation_id, json, received_at FROM dead_letters WHERE kind = 'message')
+    WHERE json_valid(json) AND correlation_id IS NOT NULL AND json_type(json, '$.from') = 'text';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(db: Database.Database): void {
+/** Bring the store up to `target` (the current version unless a test builds an older store). */
+export function migrate(db: Database.Database, target = MIGRATIONS.length): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`store schema version ${current} is newer than this connector (${MIGRATIONS.length})`);
   }
-  for (let version = current; version < MIGRATIONS.length; version++) {
+  for (let version = current; version < Math.min(target, MIGRATIONS.length); version++) {
     const step = MIGRATIONS[version] as string;
     db.transaction(() => {
       db.exec(step);

@@ -5,9 +5,11 @@ import Database from "better-sqlite3";
 import { ulid } from "ulid";
 import { z } from "zod";
 import { InboxStore, type StoreInboundResult } from "./store-inbox.js";
-import { OutboxStore } from "./store-outbox.js";
+import { OutboxStore, type SessionKeyLookup } from "./store-outbox.js";
 import { migrate } from "./store-schema.js";
 import { TraceStore } from "./store-trace.js";
+
+export type { SessionKeyLookup } from "./store-outbox.js";
 
 export const STORE_FILE_NAME = "connector.sqlite";
 
@@ -40,7 +42,7 @@ const stateCountSchema = z.object({ state: z.string(), n: z.number() });
  * The connector's SQLite store in `dataDir`: WAL, synchronous=FULL so a committed
  * batch survives power loss before it is acknowledged to the relay.
  */
-export class Store {
+export class Store implements SessionKeyLookup {
   readonly inbox: InboxStore;
   readonly outbox: OutboxStore;
   readonly trace: TraceStore;
@@ -82,6 +84,11 @@ export class Store {
   /** See InboxStore.storeInbound: one transaction; ack only what it returns, only after it returns. */
   storeInbound(items: readonly DeliverItem[], now: number): StoreInboundResult {
     return this.inbox.storeInbound(items, now);
+  }
+
+  /** The OpenClaw session that sent an outbound message (see SessionKeyLookup); for the hook formats. */
+  sessionKeyForMessage(idOrCorrelationId: string): string | undefined {
+    return this.outbox.sessionKeyForMessage(idOrCorrelationId);
   }
 
   /** Several writes in one transaction: one commit instead of one per statement. */
@@ -174,6 +181,7 @@ export class Store {
     this.db
       .transaction(() => {
         this.db.prepare("DELETE FROM seen WHERE seen_at < ?").run(now - this.options.dedupWindowMs);
+        this.inbox.received.prune(now - this.options.dedupWindowMs);
         this.db.prepare("DELETE FROM inbox WHERE state = 'delivered' AND finished_at < ?").run(finishedBefore);
         this.db.prepare("DELETE FROM outbox WHERE state IN ('sent', 'failed') AND updated_at < ?").run(finishedBefore);
         this.db.prepare("DELETE FROM receipts WHERE stored_at < ?").run(finishedBefore);

@@ -4,7 +4,7 @@ import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { registerConnectorCommands } from "../../src/cli/connector-commands.js";
 import { renderLaunchdPlist, renderSystemdUnit } from "../../src/daemon/service-units.js";
-import { tempDir } from "./helpers/common.js";
+import { messageItem, tempDir } from "./helpers/common.js";
 import { startTestConnector } from "./helpers/connector.js";
 import { deadPort, FakeRelay } from "./helpers/fake-relay.js";
 
@@ -130,6 +130,42 @@ describe("client commands against a running connector", () => {
     await run("send", "Bad Agent", "1", "--port", port);
     expect(process.exitCode).toBe(1);
     expect(JSON.parse(stdout.join(""))).toMatchObject({ error: { code: "invalid_request" } });
+  });
+
+  it("send --reply-to: the recipient and conversation come from the received message; the answer shows the conversation", async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const relay = await new FakeRelay().start();
+    cleanups.push(() => relay.close());
+    const { connector } = await startTestConnector({
+      dataDir: dir.path,
+      relayUrls: [relay.url],
+      hookUrl: `http://127.0.0.1:${await deadPort()}/hook`,
+    });
+    cleanups.push(() => connector.close());
+    const port = String(connector.port);
+    const received = messageItem({ from: "alice-agent", conversationId: "conv-cli-000001" });
+    connector.store.storeInbound([received], Date.now());
+
+    await run("send", '{"text":"hi back"}', "--reply-to", received.id, "--port", port);
+    expect(process.exitCode).toBeUndefined();
+    expect(JSON.parse(stdout.join(""))).toMatchObject({ conversationId: "conv-cli-000001", state: "queued" });
+    const request = await relay.requests.waitFor((entry) => entry.method === "POST");
+    expect(request.path).toBe("/v1/agents/alice-agent/messages");
+    expect(JSON.parse(request.body)).toEqual({
+      payload: { text: "hi back" },
+      conversationId: "conv-cli-000001",
+      inReplyTo: received.id,
+    });
+
+    stdout = [];
+    await run("send", "carol-agent", "1", "--conversation", "conv-cli-000002", "--port", port);
+    expect(JSON.parse(stdout.join(""))).toMatchObject({ conversationId: "conv-cli-000002" });
+
+    stdout = [];
+    await run("send", '{"no":"recipient"}', "--port", port);
+    expect(process.exitCode).toBe(1);
+    expect(stdout).toEqual([]);
   });
 
   it("says so when no connector is listening", async () => {

@@ -8,7 +8,7 @@ import { tempStores } from "./helpers/store.js";
 
 const NOW = 1_700_000_000_000;
 const OPTIONS: StoreOptions = { inboxMaxItems: 200_000, outboxMaxItems: 100, dedupWindowMs: 7 * 86_400_000 };
-const { open: openStore, cleanups } = tempStores(OPTIONS);
+const { open: openStore, atVersion, cleanups } = tempStores(OPTIONS);
 
 const ids = (entries: InboxEntry[]) => entries.map((entry) => entry.id);
 
@@ -106,18 +106,14 @@ describe("inbox lanes: first in, first out per (kind, priority)", () => {
   }, 30_000);
 
   it("migrates a version-1 store to the lane index, keeping its items", () => {
-    const { store, dir } = openStore();
     const item = messageItem();
-    store.storeInbound([item], NOW);
-    store.close();
+    const dir = atVersion(1, (db) => {
+      db.prepare(
+        `INSERT INTO inbox (id, kind, correlation_id, message_id, priority_rank, json, state, next_attempt_at, received_at)
+         VALUES (?, 'message', ?, ?, 1, ?, 'pending', ?, ?)`,
+      ).run(item.id, item.correlationId, item.id, JSON.stringify(item), NOW, NOW);
+    });
     const path = join(dir, STORE_FILE_NAME);
-    const v1 = new Database(path);
-    v1.exec(
-      `DROP INDEX inbox_lane; CREATE INDEX inbox_order ON inbox (state, priority_rank);
-       DROP TABLE outbox_streams; DROP INDEX outbox_stream; DROP INDEX outbox_expiry;
-       CREATE INDEX outbox_due ON outbox (state, priority_rank, outbound_id); PRAGMA user_version = 1;`,
-    );
-    v1.close();
     const reopened = Store.open(dir, OPTIONS);
     cleanups.push(() => reopened.close());
     const db = new Database(path, { readonly: true });

@@ -8,7 +8,7 @@ import { tempStores } from "./helpers/store.js";
 
 const NOW = 1_700_000_000_000;
 const OPTIONS: StoreOptions = { inboxMaxItems: 1_000, outboxMaxItems: 200_000, dedupWindowMs: 7 * 86_400_000 };
-const { open: openStore, cleanups } = tempStores(OPTIONS);
+const { open: openStore, atVersion, cleanups } = tempStores(OPTIONS);
 
 function put(store: Store, outboundId: string, to: string, priority: Priority = "normal"): void {
   const result = store.outbox.enqueue(
@@ -117,17 +117,17 @@ describe("outbox streams: first in, first out per (recipient, lane)", () => {
   });
 
   it("migrates a version-2 store: each queued stream gets its oldest unfinished message as head", () => {
-    const { store, dir } = openStore();
-    put(store, "01A", "bob-agent");
-    put(store, "01B", "bob-agent");
-    put(store, "01C", "carol-agent", "low");
-    store.outbox.markSent(record(store, "01A"), "msg-a", 1, NOW);
-    store.close();
-    const path = join(dir, STORE_FILE_NAME);
-    const v2 = new Database(path);
-    v2.exec(`DROP TABLE outbox_streams; DROP INDEX outbox_stream; DROP INDEX outbox_expiry;
-      CREATE INDEX outbox_due ON outbox (state, priority_rank, outbound_id); PRAGMA user_version = 2;`);
-    v2.close();
+    const dir = atVersion(2, (db) => {
+      const insert = db.prepare(
+        `INSERT INTO outbox (outbound_id, to_agent, body, priority_rank, idempotency_key, correlation_id, state,
+           next_attempt_at, created_at, updated_at, expires_at, message_id)
+         VALUES (@id, @to, '{"payload":1}', @rank, 'ob-' || @id, 'corr-' || @id, @state, @now, @now, @now, @now + 3600000, @messageId)`,
+      );
+      const row = { rank: 1, state: "queued", now: NOW, messageId: null };
+      insert.run({ ...row, id: "01A", to: "bob-agent", state: "sent", messageId: "msg-a" });
+      insert.run({ ...row, id: "01B", to: "bob-agent" });
+      insert.run({ ...row, id: "01C", to: "carol-agent", rank: 2 });
+    });
     const reopened = Store.open(dir, OPTIONS);
     cleanups.push(() => reopened.close());
     expect(due(reopened)).toEqual(["01B", "01C"]);

@@ -1,5 +1,8 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach } from "vitest";
-import { Store, type StoreOptions } from "../../../src/daemon/store.js";
+import { STORE_FILE_NAME, Store, type StoreOptions } from "../../../src/daemon/store.js";
+import { migrate } from "../../../src/daemon/store-schema.js";
 import { tempDir } from "./common.js";
 
 export const TEST_STORE_OPTIONS: StoreOptions = {
@@ -25,5 +28,21 @@ export function tempStores(defaults: Partial<StoreOptions> = {}) {
     cleanups.push(() => store.close());
     return { store, dir: dir.path };
   };
-  return { open, cleanups };
+  /**
+   * A store file as an older connector left it: only the first `version` migrations applied,
+   * then `seed` writes rows in that version's schema. Returns its directory, for `open`ing later.
+   */
+  const atVersion = (version: number, seed: (db: Database.Database) => void): string => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const db = new Database(join(dir.path, STORE_FILE_NAME));
+    try {
+      migrate(db, version);
+      seed(db);
+    } finally {
+      db.close();
+    }
+    return dir.path;
+  };
+  return { open, atVersion, cleanups };
 }
