@@ -1,11 +1,53 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { agentIdSchema, CONNECTOR_DEFAULTS, PROTOCOL_LIMITS, RELAY_DEFAULTS } from "@clawrelay/protocol";
+import {
+  agentIdSchema,
+  CONNECTOR_DEFAULTS,
+  PROTOCOL_LIMITS,
+  RELAY_DEFAULTS,
+  type ReceiptStatus,
+  receiptStatusSchema,
+} from "@clawrelay/protocol";
 import { z } from "zod";
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
 const positiveMs = (fallback: number) => z.number().int().min(1).max(86_400_000).default(fallback);
 const count = (fallback: number, max: number) => z.number().int().min(1).max(max).default(fallback);
+
+/** Defaults of the `openclaw` hook format (PROTOCOL.md §8 "Hook formats", ../shared/OPENCLAW.md). */
+export const OPENCLAW_DEFAULTS = {
+  hooksPath: "/hooks",
+  sessionKeyPrefix: "hook:clawrelay:",
+  waitForCompletion: true,
+  /** Receipts that become a turn in the sender's session: the failures, and a long wait. */
+  receiptTurns: ["failed", "expired", "shed", "dead_lettered", "delayed"] as ReceiptStatus[],
+  /** Waiting for completion means waiting for a whole agent turn; the gateway drains one for up to ~5 min. */
+  turnTimeoutMs: 300_000,
+};
+
+const openClawSchema = z.strictObject({
+  url: httpUrl,
+  hooksPath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/-]*$/, "must be a URL path starting with /")
+    .default(OPENCLAW_DEFAULTS.hooksPath),
+  token: z.string().min(1).max(4096),
+  agentId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 characters of A-Z a-z 0-9 . _ -")
+    .optional(),
+  sessionKeyPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$/, "must be 1-64 characters of A-Z a-z 0-9 : . _ -")
+    .default(OPENCLAW_DEFAULTS.sessionKeyPrefix),
+  waitForCompletion: z.boolean().default(OPENCLAW_DEFAULTS.waitForCompletion),
+  receiptTurns: z
+    .array(receiptStatusSchema)
+    .max(16)
+    .default(() => [...OPENCLAW_DEFAULTS.receiptTurns]),
+  /** Default: hookTimeoutMs, or turnTimeoutMs when waiting for completion. */
+  timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+});
 
 /** The connector's JSON config file, documented field by field in apps/connector/README.md. */
 export const connectorConfigSchema = z
@@ -20,9 +62,12 @@ export const connectorConfigSchema = z
         port: z.number().int().min(0).max(65_535).default(CONNECTOR_DEFAULTS.listenPort),
       })
       .default({ host: CONNECTOR_DEFAULTS.listenHost, port: CONNECTOR_DEFAULTS.listenPort }),
-    hookUrl: httpUrl,
+    hookFormat: z.enum(["clawrelay", "openclaw"]).default("clawrelay"),
+    /** The agent's webhook; required by the `clawrelay` format only. */
+    hookUrl: httpUrl.optional(),
     receiptHookUrl: httpUrl.optional(),
     hookToken: z.string().min(1).max(4096).optional(),
+    openclaw: openClawSchema.optional(),
     hookTimeoutMs: positiveMs(10_000),
     hookMaxAttempts: count(10, 1000),
     hookBackoffBaseMs: positiveMs(1_000),
@@ -55,6 +100,14 @@ export const connectorConfigSchema = z
     apiMaxBodyBytes: count(RELAY_DEFAULTS.RELAY_MAX_BODY_BYTES, 64 * 1_048_576),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
+  .superRefine((config, context) => {
+    if (config.hookFormat === "clawrelay" && config.hookUrl === undefined) {
+      context.addIssue({ code: "custom", path: ["hookUrl"], message: "is required by hookFormat clawrelay" });
+    }
+    if (config.hookFormat === "openclaw" && config.openclaw === undefined) {
+      context.addIssue({ code: "custom", path: ["openclaw"], message: "is required by hookFormat openclaw" });
+    }
+  })
   .transform((config) => ({ ...config, receiptHookUrl: config.receiptHookUrl ?? config.hookUrl }));
 
 export type ConnectorConfigInput = z.input<typeof connectorConfigSchema>;
@@ -78,6 +131,15 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { variable: "CLAWRELAY_HOOK_URL", path: ["hookUrl"], kind: "string" },
   { variable: "CLAWRELAY_RECEIPT_HOOK_URL", path: ["receiptHookUrl"], kind: "string" },
   { variable: "CLAWRELAY_HOOK_TOKEN", path: ["hookToken"], kind: "string" },
+  { variable: "CLAWRELAY_HOOK_FORMAT", path: ["hookFormat"], kind: "string" },
+  { variable: "CLAWRELAY_OPENCLAW_URL", path: ["openclaw", "url"], kind: "string" },
+  { variable: "CLAWRELAY_OPENCLAW_HOOKS_PATH", path: ["openclaw", "hooksPath"], kind: "string" },
+  { variable: "CLAWRELAY_OPENCLAW_TOKEN", path: ["openclaw", "token"], kind: "string" },
+  { variable: "CLAWRELAY_OPENCLAW_AGENT_ID", path: ["openclaw", "agentId"], kind: "string" },
+  { variable: "CLAWRELAY_OPENCLAW_SESSION_KEY_PREFIX", path: ["openclaw", "sessionKeyPrefix"], kind: "string" },
+  { variable: "CLAWRELAY_OPENCLAW_WAIT_FOR_COMPLETION", path: ["openclaw", "waitForCompletion"], kind: "boolean" },
+  { variable: "CLAWRELAY_OPENCLAW_RECEIPT_TURNS", path: ["openclaw", "receiptTurns"], kind: "list" },
+  { variable: "CLAWRELAY_OPENCLAW_TIMEOUT_MS", path: ["openclaw", "timeoutMs"], kind: "integer" },
   { variable: "CLAWRELAY_TAKEOVER", path: ["takeover"], kind: "boolean" },
   { variable: "CLAWRELAY_CONNECTOR_ID", path: ["connectorId"], kind: "string" },
   { variable: "CLAWRELAY_LOG_LEVEL", path: ["logLevel"], kind: "string" },
@@ -181,7 +243,8 @@ export function parseConnectorConfig(
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const field = issue.path.length > 0 ? issue.path.join(".") : "(root)";
-      const topField = issue.path.slice(0, issue.path[0] === "listen" ? 2 : 1).join(".");
+      const nested = issue.path[0] === "listen" || issue.path[0] === "openclaw";
+      const topField = issue.path.slice(0, nested ? 2 : 1).join(".");
       const variable = fromEnv.get(topField);
       return `${field}${variable ? ` (from ${variable})` : ""}: ${issue.message}`;
     });

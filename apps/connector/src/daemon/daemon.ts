@@ -4,6 +4,7 @@ import { chaosPoint } from "./chaos-point.js";
 import { type Clock, type Random, systemClock, type TimerHandle } from "./clock.js";
 import type { ConnectorConfig } from "./config.js";
 import type { FetchLike } from "./hook-client.js";
+import { createHookFormat } from "./hook-formats/index.js";
 import { InboundWorker } from "./inbound.js";
 import { RelayLink } from "./link.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -53,6 +54,11 @@ function buildStatus(
     agentId: config.agentId,
     connectorId,
     link: linkStatus,
+    hook: {
+      format: inboundStatus.format,
+      state: inboundStatus.held ? "held" : "delivering",
+      ...(inboundStatus.held ? { held: inboundStatus.held } : {}),
+    },
     breakers: { hook: inboundStatus.breaker, outbound: outboundStatus.breakers },
     inFlight: { hook: inboundStatus.inFlight, outbound: outboundStatus.inFlight },
     counts: store.counts(),
@@ -103,12 +109,8 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     random,
     fetch: fetchFn,
     logger,
-    hook: {
-      messageUrl: config.hookUrl,
-      receiptUrl: config.receiptHookUrl,
-      token: config.hookToken,
-      timeoutMs: config.hookTimeoutMs,
-    },
+    // A reply, or a receipt, goes back into the OpenClaw session its original was sent from.
+    format: createHookFormat(config, (id) => store.sessionKeyForMessage(id)),
     maxAttempts: config.hookMaxAttempts,
     backoffBaseMs: config.hookBackoffBaseMs,
     backoffMaxMs: config.hookBackoffMaxMs,
@@ -233,7 +235,8 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
         },
         status: () => buildStatus(config, connectorId, relayLink, inbound, outbound, store, metrics, clock.now()),
         health: () => ({
-          status: relayLink.status().state === "credentials_rejected" ? "degraded" : "ok",
+          status:
+            relayLink.status().state === "credentials_rejected" || inbound.status().held !== null ? "degraded" : "ok",
           agentId: config.agentId,
           link: relayLink.status().state,
         }),

@@ -1,46 +1,21 @@
-import { type DeliverItem, HEADERS, HOOK_MESSAGE_TYPE, HOOK_RECEIPT_TYPE } from "@clawrelay/protocol";
 import { followAbort } from "./abort.js";
-import { parseRetryAfter } from "./clock.js";
+import { interpretClawrelayAnswer } from "./hook-formats/clawrelay.js";
+import type { HookAnswer, HookRequest, HookResult } from "./hook-formats/types.js";
+
+export { buildHookRequest, clawrelayFormat, type HookTarget } from "./hook-formats/clawrelay.js";
+export type { HookFormat, HookRequest, HookResult } from "./hook-formats/types.js";
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
-export type HookResult =
-  | { kind: "delivered"; status: number }
-  /** 408, 429, 5xx, network failure or timeout: try again later. */
-  | { kind: "retry"; reason: string; status: number | null; retryAfterMs: number | undefined }
-  /** Any other 4xx (or a 3xx we do not follow): the agent refused the item. */
-  | { kind: "rejected"; reason: string; status: number };
-
-export interface HookTarget {
-  messageUrl: string;
-  receiptUrl: string;
-  token: string | undefined;
-  timeoutMs: number;
+/** How a call's answer is judged; the clawrelay format's by default. */
+export interface AnswerJudge {
+  readsBody: boolean;
+  interpret(answer: HookAnswer, now: number): HookResult;
 }
 
-export interface HookRequest {
-  url: string;
-  body: string;
-  headers: Record<string, string>;
-}
-
-/** PROTOCOL.md §8: messages to the hook, receipts to the receipt hook, with correlation and message ids. */
-export function buildHookRequest(item: DeliverItem, target: HookTarget): HookRequest {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (target.token) headers.authorization = `Bearer ${target.token}`;
-  if (item.kind === "message") {
-    headers[HEADERS.correlationId] = item.correlationId;
-    headers[HEADERS.messageId] = item.id;
-    return { url: target.messageUrl, body: JSON.stringify({ type: HOOK_MESSAGE_TYPE, item }), headers };
-  }
-  headers[HEADERS.correlationId] = item.receipt.correlationId;
-  headers[HEADERS.messageId] = item.receipt.messageId;
-  return {
-    url: target.receiptUrl,
-    body: JSON.stringify({ type: HOOK_RECEIPT_TYPE, receipt: item.receipt }),
-    headers,
-  };
-}
+const CLAWRELAY_JUDGE: AnswerJudge = { readsBody: false, interpret: interpretClawrelayAnswer };
+/** An answer body past this is no answer any hook documents; it is not read further. */
+const MAX_ANSWER_BYTES = 65_536;
 
 /** A timer this late was not the hook being slow but this process not running (SIGSTOP, a VM pause, a long GC). */
 const PAUSE_LATENESS_MS = 100;
@@ -78,41 +53,64 @@ export function hookTimeout(timeoutMs: number, parent?: AbortSignal): { signal: 
   };
 }
 
+/** The body as text, or null when it is larger than MAX_ANSWER_BYTES (the rest is discarded). */
+async function readBounded(response: Response): Promise<string | null> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function failedCall(error: unknown): HookResult {
+  const name = (error as Error).name;
+  const reason = name === "TimeoutError" || name === "AbortError" ? "hook_timeout" : "hook_unreachable";
+  return { kind: "retry", reason, status: null, retryAfterMs: undefined };
+}
+
+/**
+ * One hook call. The timeout covers the answer's body too when the format reads it (an OpenClaw
+ * gateway waiting for the turn to complete sends its headers only at the end, but a slow body
+ * must not hang the worker either).
+ */
 export async function postHook(
   fetchFn: FetchLike,
   request: HookRequest,
   timeoutMs: number,
   now: () => number,
   shutdown: AbortSignal,
+  judge: AnswerJudge = CLAWRELAY_JUDGE,
 ): Promise<HookResult> {
-  let response: Response;
   const timeout = hookTimeout(timeoutMs, shutdown);
   try {
-    response = await fetchFn(request.url, {
+    const response = await fetchFn(request.url, {
       method: "POST",
       headers: request.headers,
       body: request.body,
       redirect: "manual",
       signal: timeout.signal,
     });
+    let body: string | null = null;
+    if (judge.readsBody) {
+      body = await readBounded(response);
+    } else {
+      // The answer's body is not used; discard it so the connection can be reused.
+      await response.body?.cancel().catch(() => undefined);
+    }
+    return judge.interpret({ status: response.status, headers: response.headers, body }, now());
   } catch (error) {
+    return failedCall(error);
+  } finally {
     timeout.clear();
-    const name = (error as Error).name;
-    const reason = name === "TimeoutError" || name === "AbortError" ? "hook_timeout" : "hook_unreachable";
-    return { kind: "retry", reason, status: null, retryAfterMs: undefined };
   }
-  timeout.clear();
-  // The hook's answer body is not used; discard it so the connection can be reused.
-  await response.body?.cancel().catch(() => undefined);
-  const status = response.status;
-  if (status >= 200 && status < 300) return { kind: "delivered", status };
-  if (status === 408 || status === 429 || status >= 500) {
-    return {
-      kind: "retry",
-      reason: `hook_status_${status}`,
-      status,
-      retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), now()),
-    };
-  }
-  return { kind: "rejected", reason: `hook_status_${status}`, status };
 }

@@ -3,7 +3,8 @@ import type { Logger } from "pino";
 import { Breaker, type BreakerState, isBrokenCircuit } from "./breaker.js";
 import { chaosPoint } from "./chaos-point.js";
 import { type Clock, fullJitterDelay, type Random } from "./clock.js";
-import { buildHookRequest, type FetchLike, type HookResult, type HookTarget, postHook } from "./hook-client.js";
+import { type FetchLike, type HookFormat, type HookResult, postHook } from "./hook-client.js";
+import type { HookFormatName } from "./hook-formats/types.js";
 import type { ConnectorMetrics } from "./metrics.js";
 import { Pump } from "./pump.js";
 import type { Store } from "./store.js";
@@ -15,7 +16,7 @@ export interface InboundOptions {
   random: Random;
   fetch: FetchLike;
   logger: Logger;
-  hook: HookTarget;
+  format: HookFormat;
   maxAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -27,10 +28,19 @@ export interface InboundOptions {
   metrics?: ConnectorMetrics;
 }
 
+export interface HookHold {
+  reason: string;
+  status: number;
+  since: number;
+}
+
 export interface InboundStatus {
+  format: HookFormatName;
   breaker: BreakerState;
   inFlight: number;
   lastError: { reason: string; at: number } | null;
+  /** Set when the hook refused our credentials: no call is made until a restart with a fixed config. */
+  held: HookHold | null;
 }
 
 /** Carries a retryable hook answer through the breaker so it counts as a failure there. */
@@ -54,6 +64,7 @@ export class InboundWorker {
   private readonly pump: Pump<InboxEntry>;
   private readonly shutdown = new AbortController();
   private lastError: InboundStatus["lastError"] = null;
+  private held: HookHold | null = null;
   private reportFlushScheduled = false;
 
   constructor(private readonly options: InboundOptions) {
@@ -74,8 +85,10 @@ export class InboundWorker {
     this.pump = new Pump<InboxEntry>({
       clock: options.clock,
       concurrency: options.concurrency,
-      pick: (now, limit, busy) => (this.breaker.isShut() ? [] : options.store.inbox.due(now, limit, busy)),
+      pick: (now, limit, busy) => (this.held || this.breaker.isShut() ? [] : options.store.inbox.due(now, limit, busy)),
       nextWakeDelay: (now) => {
+        // Held: nothing is due until a restart.
+        if (this.held) return null;
         const dueAt = options.store.inbox.nextDueAt();
         if (dueAt === null) return null;
         return Math.max(dueAt - now, this.breaker.remainingOpenMs());
@@ -102,7 +115,13 @@ export class InboundWorker {
   }
 
   status(): InboundStatus {
-    return { breaker: this.breaker.state(), inFlight: this.pump.inFlight, lastError: this.lastError };
+    return {
+      format: this.options.format.name,
+      breaker: this.breaker.state(),
+      inFlight: this.pump.inFlight,
+      lastError: this.lastError,
+      held: this.held,
+    };
   }
 
   /**
@@ -164,7 +183,14 @@ export class InboundWorker {
       return;
     }
     chaosPoint("after_ack", [entry], () => this.pump.runningIds);
-    const request = buildHookRequest(entry.item, this.options.hook);
+    const { format } = this.options;
+    const request = format.request(entry.item);
+    if (request === null) {
+      // The format does not post this item (an OpenClaw receipt the agent is not told about): done here.
+      store.lazily(() => store.inbox.markDelivered(entry, entry.attempts, clock.now()));
+      logger.debug({ event: "hook_not_posted", ...context, format: format.name }, "item settled without a hook call");
+      return;
+    }
     let result: HookResult;
     const startedAt = clock.now();
     try {
@@ -172,9 +198,10 @@ export class InboundWorker {
         const answer = await postHook(
           this.options.fetch,
           request,
-          this.options.hook.timeoutMs,
+          format.timeoutMs,
           () => clock.now(),
           this.shutdown.signal,
+          format,
         );
         if (answer.kind === "retry") throw new RetryableHookFailure(answer);
         return answer;
@@ -198,11 +225,28 @@ export class InboundWorker {
         store.lazily(() => store.inbox.markDelivered(entry, attempt, now));
         logger.info({ event: "hook_delivered", ...context, status: result.status }, "delivered to the agent");
         break;
+      case "held":
+        // No item is at fault and no retry can mend a refused token: nothing is charged or failed,
+        // the item stays where it is, and no further call is made until a restart.
+        if (!this.held) {
+          this.held = { reason: result.reason, status: result.status, since: now };
+          logger.error(
+            { event: "hook_auth_refused", ...context, status: result.status, format: format.name },
+            "the hook refused the connector's token; hook delivery is held until the connector is restarted with a fixed config",
+          );
+        }
+        return;
       case "rejected":
         store.lazily(() => store.inbox.deadLetter(entry, attempt, result.reason, "failed", now));
         logger.warn({ event: "hook_rejected", ...context, status: result.status }, "the agent hook refused the item");
         break;
       case "retry":
+        if (result.unexpected) {
+          logger.warn(
+            { event: "hook_unexpected_answer", ...context, status: result.status, reason: result.reason },
+            "the hook answered in a way its format does not document; retrying",
+          );
+        }
         if (attempt >= this.options.maxAttempts) {
           store.lazily(() =>
             store.inbox.deadLetter(entry, attempt, `retries exhausted: ${result.reason}`, "dead_lettered", now),

@@ -5,7 +5,7 @@ import type { BreakerState } from "./breaker.js";
 const RECENT_TRANSITIONS = 20;
 
 export type HookKind = "message" | "receipt";
-export type HookOutcome = "delivered" | "rejected" | "retry";
+export type HookOutcome = "delivered" | "rejected" | "retry" | "held";
 
 export interface BreakerTransition {
   breaker: string;

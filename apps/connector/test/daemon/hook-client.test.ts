@@ -11,10 +11,10 @@ afterEach(async () => {
 });
 
 /** A hook on a real socket; `onRequest` runs once the request body is in. */
-async function hook(onRequest: (answer: (status: number) => void) => void): Promise<string> {
+async function hook(onRequest: (answer: (status: number, body?: string) => void) => void): Promise<string> {
   server = createServer((request, response) => {
     request.resume();
-    request.on("end", () => onRequest((status) => response.writeHead(status).end()));
+    request.on("end", () => onRequest((status, body) => response.writeHead(status).end(body)));
   });
   await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
@@ -49,5 +49,34 @@ describe("postHook timeout", () => {
     const result = await post(url, 200);
     expect(result).toMatchObject({ kind: "retry", reason: "hook_timeout" });
     expect(performance.now() - startedAt).toBeLessThan(1_000);
+  });
+});
+
+describe("postHook with a format that reads the answer", () => {
+  const reading = (seen: (string | null)[]) => ({
+    readsBody: true,
+    interpret: (answer: { status: number; body: string | null }) => {
+      seen.push(answer.body);
+      return { kind: "delivered" as const, status: answer.status };
+    },
+  });
+
+  it("hands the body to the format, and none past the answer bound", async () => {
+    const seen: (string | null)[] = [];
+    let next = '{"ok":true}';
+    const url = await hook((answer) => answer(200, next));
+    const call = () =>
+      postHook(
+        (input, init) => fetch(input, init),
+        request(url),
+        2_000,
+        Date.now,
+        new AbortController().signal,
+        reading(seen),
+      );
+    await call();
+    next = "x".repeat(70_000);
+    await call();
+    expect(seen).toEqual(['{"ok":true}', null]);
   });
 });

@@ -1,6 +1,7 @@
 import type { ProcessedFrame } from "@clawrelay/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/daemon/clock.js";
+import { clawrelayFormat, type HookTarget } from "../../src/daemon/hook-formats/clawrelay.js";
 import { type InboundOptions, InboundWorker } from "../../src/daemon/inbound.js";
 import { Store } from "../../src/daemon/store.js";
 import { captureLogger, messageItem, receiptItem, tempDir, waitUntil } from "./helpers/common.js";
@@ -23,7 +24,7 @@ interface Setup {
 async function setup(
   answer: (call: HookCall, index: number) => HookAnswer,
   overrides: Partial<InboundOptions> = {},
-  hookOverrides: Partial<InboundOptions["hook"]> = {},
+  hookOverrides: Partial<HookTarget> = {},
 ): Promise<Setup> {
   const dir = tempDir();
   const hook = await new HookServer(answer).start();
@@ -37,13 +38,13 @@ async function setup(
     random: () => 1,
     fetch: (input, init) => fetch(input, init),
     logger: logs.logger,
-    hook: {
+    format: clawrelayFormat({
       messageUrl: hook.url("/hook"),
       receiptUrl: hook.url("/receipts"),
       token: "hook-secret",
       timeoutMs: 2_000,
       ...hookOverrides,
-    },
+    }),
     maxAttempts: 4,
     backoffBaseMs: 5,
     backoffMaxMs: 20,

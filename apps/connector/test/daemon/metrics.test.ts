@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/daemon/clock.js";
+import { clawrelayFormat } from "../../src/daemon/hook-formats/clawrelay.js";
 import { InboundWorker } from "../../src/daemon/inbound.js";
 import { ConnectorMetrics } from "../../src/daemon/metrics.js";
 import { Store } from "../../src/daemon/store.js";
@@ -24,7 +25,12 @@ describe("connector metrics", () => {
       random: () => 1,
       fetch: (input, init) => fetch(input, init),
       logger: captureLogger().logger,
-      hook: { messageUrl: hook.url("/hook"), receiptUrl: hook.url("/receipts"), token: undefined, timeoutMs: 2_000 },
+      format: clawrelayFormat({
+        messageUrl: hook.url("/hook"),
+        receiptUrl: hook.url("/receipts"),
+        token: undefined,
+        timeoutMs: 2_000,
+      }),
       maxAttempts: 100,
       backoffBaseMs: 5,
       backoffMaxMs: 20,

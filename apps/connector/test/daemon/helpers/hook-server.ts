@@ -9,7 +9,8 @@ export interface HookCall {
   at: number;
 }
 
-export type HookAnswer = { status: number; headers?: Record<string, string> } | "hang";
+/** `body` defaults to `{}`. */
+export type HookAnswer = { status: number; headers?: Record<string, string>; body?: string } | "hang";
 
 /** A stand-in agent: a real HTTP server recording every hook call and answering as scripted. */
 export class HookServer {
@@ -40,7 +41,7 @@ export class HookServer {
           return;
         }
         response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
-        response.end("{}");
+        response.end(answer.body ?? "{}");
       });
     });
   }

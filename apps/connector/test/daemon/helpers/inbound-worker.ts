@@ -1,0 +1,71 @@
+import type { DeliverItem, ProcessedFrame } from "@clawrelay/protocol";
+import { afterEach } from "vitest";
+import type { Clock } from "../../../src/daemon/clock.js";
+import { systemClock } from "../../../src/daemon/clock.js";
+import type { HookFormat } from "../../../src/daemon/hook-formats/types.js";
+import { type InboundOptions, InboundWorker } from "../../../src/daemon/inbound.js";
+import type { Store } from "../../../src/daemon/store.js";
+import { captureLogger } from "./common.js";
+import { type HookAnswer, type HookCall, HookServer } from "./hook-server.js";
+import { tempStores } from "./store.js";
+
+export interface WorkerSetup {
+  store: Store;
+  worker: InboundWorker;
+  hook: HookServer;
+  reports: ProcessedFrame[];
+  logs: ReturnType<typeof captureLogger>;
+  clock: Clock;
+  /** Store items as the relay link would, and wake the worker. */
+  deliver(...items: DeliverItem[]): void;
+}
+
+/**
+ * An InboundWorker with a real store, a real HTTP hook (HookServer) and a format made for that
+ * hook's URL. Everything is closed after each test of the file that calls this.
+ */
+export function inboundWorkers() {
+  const stores = tempStores();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return async function setup(
+    answer: (call: HookCall, index: number) => HookAnswer | Promise<HookAnswer>,
+    format: (hook: HookServer) => HookFormat,
+    overrides: Partial<InboundOptions> = {},
+  ): Promise<WorkerSetup> {
+    const hook = await new HookServer(answer).start();
+    const { store } = stores.open();
+    const reports: ProcessedFrame[] = [];
+    const logs = captureLogger();
+    const clock = overrides.clock ?? systemClock;
+    const worker = new InboundWorker({
+      store,
+      clock,
+      random: () => 1,
+      fetch: (input, init) => fetch(input, init),
+      logger: logs.logger,
+      format: format(hook),
+      maxAttempts: 4,
+      backoffBaseMs: 5,
+      backoffMaxMs: 20,
+      breakerFailures: 5,
+      breakerOpenMs: 300,
+      concurrency: 1,
+      sendReport: (frame) => {
+        reports.push(frame);
+        return true;
+      },
+      ...overrides,
+    });
+    // The worker stops before its store closes (tempStores closes stores after this file's cleanups).
+    cleanups.push(() => hook.close());
+    cleanups.push(() => worker.stop(100));
+    const deliver = (...items: DeliverItem[]) => {
+      store.storeInbound(items, clock.now());
+      worker.wake();
+    };
+    return { store, worker, hook, reports, logs, clock, deliver };
+  };
+}
