@@ -49,6 +49,8 @@ const configSchema = z.object({
   RELAY_ACK_TIMEOUT_MS: int(100, 3_600_000).default(RELAY_DEFAULTS.RELAY_ACK_TIMEOUT_MS),
   RELAY_MAX_ATTEMPTS: int(1, 1000).default(RELAY_DEFAULTS.RELAY_MAX_ATTEMPTS),
   RELAY_STALE_AFTER_MS: int(1000, 3_600_000).default(RELAY_DEFAULTS.RELAY_STALE_AFTER_MS),
+  /** While a standby is connected, an active socket silent this long is failed over (PROTOCOL.md §6). */
+  RELAY_FAILOVER_AFTER_MS: int(1000, 3_600_000).default(RELAY_DEFAULTS.RELAY_FAILOVER_AFTER_MS),
   RELAY_DELAYED_NOTICE_SECONDS: int(1, 604_800).default(RELAY_DEFAULTS.RELAY_DELAYED_NOTICE_SECONDS),
   RELAY_RECORD_RETENTION_SECONDS: int(60, 30 * 86_400).default(RELAY_DEFAULTS.RELAY_RECORD_RETENTION_SECONDS),
   /** Receipts to other relays: first retry after twice this, doubling up to the max (PROTOCOL.md §7). */

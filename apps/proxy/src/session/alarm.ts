@@ -12,8 +12,10 @@ import { sweepRecords } from "./records.js";
  * Each sweep is batched; whatever is left makes the next wake due at once.
  */
 export function runAlarm(s: SessionContext, delivery: Delivery, connections: ConnectionHandler, now: number): void {
-  connections.sweep(now);
+  // Expiry first: a standby promoted by the socket checks gets what is in flight at once, and
+  // nothing that is already past its TTL.
   sweepExpired(s, now);
+  connections.sweep(now);
   delivery.sweepAckTimeouts(now);
   sweepDelayed(s, now);
   sweepRecords(s.sql, now - s.config.RELAY_RECORD_RETENTION_SECONDS * 1000);

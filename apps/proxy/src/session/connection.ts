@@ -105,12 +105,28 @@ export class ConnectionHandler {
     }
   }
 
-  /** When a socket must next be checked: its handshake deadline, when it would turn stale, or its token's expiry. */
-  private deadline(socket: LiveSocket): number {
+  /**
+   * When a socket must next be checked: its handshake deadline, when it would turn stale, or its
+   * token's expiry. `standby` says whether a standby is connected: then the active socket is
+   * judged by RELAY_FAILOVER_AFTER_MS (PROTOCOL.md §6), and only then, so a session with no
+   * standby is woken no more often than the stale rule needs.
+   */
+  private deadline(socket: LiveSocket, standby: boolean): number {
     const expiry = socket.data.tokenExpiresAt * 1000;
     if (socket.data.role === "pending")
       return Math.min(expiry, socket.data.connectedAt + PROTOCOL_LIMITS.reconnectFrameTimeoutMs);
-    return Math.min(expiry, this.sockets.lastSeen(socket) + this.s.config.RELAY_STALE_AFTER_MS);
+    return Math.min(expiry, this.sockets.lastSeen(socket) + this.silenceLimit(socket, standby));
+  }
+
+  /** How long a socket may go without a ping before it is closed. */
+  private silenceLimit(socket: LiveSocket, standby: boolean): number {
+    const stale = this.s.config.RELAY_STALE_AFTER_MS;
+    if (socket.data.role !== "active" || !standby) return stale;
+    return Math.min(stale, this.s.config.RELAY_FAILOVER_AFTER_MS);
+  }
+
+  private hasStandby(sockets: readonly LiveSocket[]): boolean {
+    return sockets.some((socket) => socket.data.role === "standby");
   }
 
   /**
@@ -156,30 +172,43 @@ export class ConnectionHandler {
   }
 
   sweepDeadline(): number | null {
-    const deadlines = this.sockets.all().map((socket) => this.deadline(socket));
+    const sockets = this.sockets.all();
+    const standby = this.hasStandby(sockets);
+    const deadlines = sockets.map((socket) => this.deadline(socket, standby));
     return deadlines.length ? Math.min(...deadlines) : null;
   }
 
   /**
    * Alarm-time checks: a socket that never sent `reconnect` within 10 s is closed with 1008;
-   * one whose last auto-answered ping is older than RELAY_STALE_AFTER_MS is closed as stale,
-   * and a standby takes over.
+   * one whose last auto-answered ping is older than RELAY_STALE_AFTER_MS — or, for the active
+   * socket while a standby is connected, RELAY_FAILOVER_AFTER_MS — is closed as stale, and the
+   * longest-waiting standby takes over with everything in flight (the close path).
    */
   sweep(now: number): void {
-    for (const socket of this.sockets.all()) {
-      if (now < this.deadline(socket)) continue;
+    const sockets = this.sockets.all();
+    // The active one last, with the standbys as they are after their own checks: a standby
+    // closed as stale here must not fail the active over to nobody.
+    const ordered = [
+      ...sockets.filter((o) => o.data.role !== "active"),
+      ...sockets.filter((o) => o.data.role === "active"),
+    ];
+    for (const socket of ordered) {
+      const standby = socket.data.role === "active" && this.hasStandby(this.sockets.all());
+      if (now < this.deadline(socket, standby)) continue;
       if (now >= socket.data.tokenExpiresAt * 1000) continue; // closeRevoked answers this with 4003
       if (socket.data.role === "pending") {
         sendFrame(socket.ws, { type: "error", code: "handshake_timeout", message: "no reconnect frame within 10 s" });
         closeSocket(socket.ws, CLOSE_POLICY, "no reconnect frame within 10 s");
       } else {
+        const failover = now - this.sockets.lastSeen(socket) < this.s.config.RELAY_STALE_AFTER_MS;
         log("warn", {
-          event: "socket_stale",
+          event: failover ? "socket_failover" : "socket_stale",
           agentId: this.s.agentId(),
           connectorId: socket.data.connectorId,
           role: socket.data.role,
+          silentForMs: now - this.sockets.lastSeen(socket),
         });
-        closeSocket(socket.ws, CLOSE_INTERNAL, "stale: no ping");
+        closeSocket(socket.ws, CLOSE_INTERNAL, failover ? "failover: no ping while a standby waits" : "stale: no ping");
       }
       this.closed(socket.ws, now);
     }

@@ -37,7 +37,12 @@ export function compareSend(where: string, outcome: SendOutcome, real: SendResul
   });
 }
 
-export function compareReconnectAck(where: string, expected: ExpectedReconnectAck, real: ReconnectAckFrame): void {
+export function compareReconnectAck(
+  where: string,
+  expected: ExpectedReconnectAck,
+  real: ReconnectAckFrame,
+  role: "active" | "standby" = "active",
+): void {
   const expiredView = (entries: [string, number | null][]) => entries.sort(([a], [b]) => (a < b ? -1 : 1));
   expect(
     {
@@ -52,7 +57,7 @@ export function compareReconnectAck(where: string, expected: ExpectedReconnectAc
     },
     `${where}: reconnect_ack`,
   ).toEqual({
-    role: "active",
+    role,
     lanes: expected.lanes,
     queuedCount: expected.queuedCount,
     expiredCount: expected.expired.length,
@@ -140,7 +145,7 @@ export function compareStatus(where: string, model: ReferenceSession, clock: num
       openedAt: model.breaker.openedAt,
     },
     counters: model.counters,
-    connections: model.connection === null ? 0 : 1,
+    connections: model.connections(),
   });
 }
 

@@ -27,6 +27,12 @@ export type CoverageEvent =
   | "record_swept"
   /** A send at a full queue shed an item of its own sender (the share is judged after that, §5). */
   | "shed_own"
+  /** A silent active connector failed over to the standby (§6, RELAY_FAILOVER_AFTER_MS). */
+  | "failed_over"
+  /** A silent active connector with no standby closed as stale (RELAY_STALE_AFTER_MS). */
+  | "closed_stale"
+  /** A standby promoted when the active connector went away. */
+  | "promoted"
   /** A delivered item carried §4 conversation fields. */
   | "conversation";
 

@@ -12,6 +12,7 @@ const connect = (over: Partial<Extract<Op, { type: "connect" }>> = {}): Op => ({
   index: 0,
   offline: "none",
   takeover: false,
+  sleepy: false,
   ...over,
 });
 const send = (over: Partial<Extract<Op, { type: "send" }>> = {}): Op => ({
@@ -117,6 +118,18 @@ export const EXAMPLES: Scenario[] = [
       connect({ offline: "since-start" }),
     ],
   },
+  // An active connector that stops pinging (sleepy) is failed over after RELAY_FAILOVER_AFTER_MS
+  // while a standby is connected, the standby getting what was in flight; without a standby it is
+  // closed only after RELAY_STALE_AFTER_MS (§6). A standby is also promoted when the active leaves.
+  {
+    policy: noPolicy,
+    ops: [connect({ sleepy: true }), send(), { type: "standby" }, advance(9999), advance(1), ackInFlight],
+  },
+  {
+    policy: noPolicy,
+    ops: [connect({ sleepy: true }), send(), advance(30_000), advance(29_999), advance(1), connect()],
+  },
+  { policy: noPolicy, ops: [connect(), send(), { type: "standby" }, { type: "disconnect" }, ackInFlight] },
   // A tight per-peer rate: a burst of 2, then 429 with Retry-After until the next token.
   {
     policy: { rate: { ratePerMinute: 7, burst: 2 }, second: null },

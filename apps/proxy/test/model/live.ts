@@ -80,6 +80,11 @@ export interface SendResult {
 export class LiveSession {
   socket: TestSocket | null = null;
   connectionId: string | null = null;
+  /** A second connector, connected as standby. */
+  standby: { socket: TestSocket; connectionId: string; connectorId: string } | null = null;
+  private activeConnectorId: string | null = null;
+  /** The active socket never pings (a sleeping machine): its last sign of life is its connect. */
+  private sleepy = false;
   private connectorSerial = 0;
   private readonly handled = new Map<string, number>();
   private readonly framesSent = new Map<string, number>();
@@ -161,11 +166,49 @@ export class LiveSession {
     await until(() => (this.handled.get(connectionId) ?? 0) >= sent, "the session to handle a frame");
   }
 
-  /** Move the session's clock and run its alarm, as time passing would. A live socket pings first, as a connector does. */
+  /**
+   * Move the session's clock and run its alarm, as time passing would. Open sockets ping first,
+   * as a connector does — all but a sleepy active one.
+   */
   async advance(ms: number): Promise<boolean> {
     this.clock.now += ms;
-    if (this.socket) await this.socket.ping();
+    if (this.socket && !this.sleepy) await this.socket.ping();
+    if (this.standby) await this.standby.socket.ping();
     return runDurableObjectAlarm(sessionStub(this.recipient.id));
+  }
+
+  /**
+   * The alarm closed the (silent) active socket: with 1011, and the standby, if there was one,
+   * is now the active one.
+   */
+  async closedBySession(failover: boolean): Promise<void> {
+    const { socket } = this.requireSocket();
+    expect(await socket.closed(WAIT_MS), "the silent active socket's close code").toBe(1011);
+    this.socket = null;
+    this.connectionId = null;
+    this.sleepy = false;
+    if (failover) await this.promoted();
+  }
+
+  /** The standby was told it is active (a `role` frame); it is the socket items go to from now. */
+  async promoted(): Promise<void> {
+    const standby = this.standby;
+    if (!standby) throw new Error("no standby to promote");
+    expect(await standby.socket.next("role", WAIT_MS)).toMatchObject({ role: "active" });
+    this.standby = null;
+    this.socket = standby.socket;
+    this.connectionId = standby.connectionId;
+    this.activeConnectorId = standby.connectorId;
+    this.sleepy = false;
+  }
+
+  /** Another connector joins while one is active: it gets the standby role. */
+  async connectStandby() {
+    const connectorId = `model-connector-${++this.connectorSerial}`;
+    const { socket, ack } = await connect(this.recipient, { connectorId, via: fetchDirect });
+    this.standby = { socket, connectionId: ack.sessionId, connectorId };
+    this.framesSent.set(ack.sessionId, 1);
+    return ack;
   }
 
   /** Run the alarm without moving the clock (work already due, such as a receipt flush). */
@@ -182,11 +225,15 @@ export class LiveSession {
   }
 
   /** Open a socket and handshake; an open one is replaced (same connector) or taken over (another). */
-  async connect(lastReceivedId: string | null, offlineSinceMs: number | null, takeover: boolean) {
+  async connect(lastReceivedId: string | null, offlineSinceMs: number | null, takeover: boolean, sleepy: boolean) {
     const previous = this.socket;
-    if (!previous || takeover) this.connectorSerial++;
+    // A replacement comes from the active one's own connector; a first connect or a takeover from a new one.
+    const connectorId =
+      previous && !takeover && this.activeConnectorId
+        ? this.activeConnectorId
+        : `model-connector-${++this.connectorSerial}`;
     const { socket, ack } = await connect(this.recipient, {
-      connectorId: `model-connector-${this.connectorSerial}`,
+      connectorId,
       mode: takeover ? "takeover" : "auto",
       lastReceivedId,
       offlineSinceMs,
@@ -195,6 +242,8 @@ export class LiveSession {
     if (previous) expect(await previous.closed(WAIT_MS)).toBe(4001);
     this.socket = socket;
     this.connectionId = ack.sessionId;
+    this.activeConnectorId = connectorId;
+    this.sleepy = sleepy;
     this.framesSent.set(ack.sessionId, 1);
     return ack;
   }
@@ -228,6 +277,13 @@ export class LiveSession {
 
   /** End the run with the socket closed as the session saw it, so nothing of this run is left going. */
   async close(): Promise<void> {
+    const standby = this.standby;
+    if (standby) {
+      // The standby first, so closing the active one promotes nobody.
+      this.standby = null;
+      standby.socket.close(1000);
+      await until(() => this.closed.has(standby.connectionId), "the session to see the standby close");
+    }
     if (this.socket) await this.disconnect();
   }
 

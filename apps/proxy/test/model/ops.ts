@@ -33,7 +33,11 @@ export type Op =
       offline: "none" | "since-disconnect" | "since-start";
       /** When a socket is already open: replace it as the same connector, or take over as another. */
       takeover: boolean;
-    };
+      /** The new active connector never pings (a machine gone to sleep, §6). */
+      sleepy: boolean;
+    }
+  /** Another connector joins as a standby (while one is active and no standby is). */
+  | { type: "standby" };
 
 export const SENDERS = 3;
 export const IDEMPOTENCY_KEYS = ["model-key-aaaa", "model-key-bbbb"] as const;
@@ -130,8 +134,10 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
       index: fc.nat(20),
       offline: fc.constantFrom("none", "since-disconnect", "since-start"),
       takeover: fc.boolean(),
+      sleepy: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     }),
   },
+  { weight: 1, arbitrary: fc.constant({ type: "standby" as const }) },
 );
 
 export const policyArbitrary: fc.Arbitrary<PolicySpec> = fc.record({

@@ -30,6 +30,9 @@ describe("relay session against the reference model (PROTOCOL.md §5–6)", () =
         "handed_over",
         "record_swept",
         "conversation",
+        "failed_over",
+        "closed_stale",
+        "promoted",
       ]);
     },
     modelTimeoutMs(),

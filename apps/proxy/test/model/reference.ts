@@ -1,324 +1,106 @@
-import { PRIORITY_RANK, PROTOCOL_LIMITS } from "@clawrelay/protocol";
-import { planCapacity, QUEUE_FULL_RETRY_SECONDS, TokenBuckets } from "./admission.js";
-import type {
-  Delivery,
-  ExpectedReconnectAck,
-  FailureStatus,
-  ItemState,
-  ModelConfig,
-  ModelItem,
-  PeerRule,
-  SendOutcome,
-  SendRequest,
-} from "./types.js";
+import { ReferenceQueue } from "./reference-queue.js";
+import type { Delivery, ExpectedReconnectAck } from "./types.js";
 
 export type * from "./types.js";
 
+/** What the alarm's socket checks did to the active connector, if anything. */
+export type SocketSweep = "failed_over" | "closed_stale" | null;
+
 /**
- * A small reference model of one relay session, written from PROTOCOL.md §5–6 alone: lanes,
- * TTLs, capacity and shedding, the per-sender token bucket, idempotency, at-least-once delivery
- * with acks, nacks, ack timeouts and the delivery breaker, and the reconnect handshake. Plain
- * arrays and linear scans: it is meant to be obviously right, not fast.
+ * A small reference model of one relay session, written from PROTOCOL.md §5–6 alone: the queue
+ * and delivery rules of ReferenceQueue, plus the connectors — the reconnect handshake, one
+ * standby, and the active connector's silence rules (stale after RELAY_STALE_AFTER_MS; failed
+ * over after RELAY_FAILOVER_AFTER_MS while a standby is connected).
  *
- * Where PROTOCOL.md leaves a detail open, the model follows the documented decision of the
- * product and says so next to it ("decision:").
+ * Sockets ping before every alarm except a "sleepy" active one, which never pings: its last
+ * sign of life is when it connected (the test can only make a socket silent from its start).
  */
-
-const LIVE: readonly ItemState[] = ["queued", "inflight"];
-
-export class ReferenceSession {
-  readonly items: ModelItem[] = [];
-  readonly receipts: { item: ModelItem; status: FailureStatus }[] = [];
-  readonly counters = { received: 0, sent: 0, acked: 0, nacked: 0, ack_timeouts: 0, expired: 0, shed: 0 };
-  readonly breaker = { failures: 0, openedAt: null as number | null, probe: false };
-  lastAckedId: string | null = null;
-  /** The active connection (a number of this model's own), or null when offline. */
-  connection: number | null = null;
+export class ReferenceSession extends ReferenceQueue {
+  /** A connected standby (a number of this model's own), or null. */
+  standby: number | null = null;
+  /** When the active connector connected, if it is one that never pings. */
+  sleepySince: number | null = null;
   private connectionsOpened = 0;
-  private readonly buckets = new TokenBuckets();
-  private readonly idempotency = new Map<string, { bodyText: string; item: ModelItem; expiresAt: number }>();
-
-  constructor(
-    readonly config: ModelConfig,
-    readonly policy: Record<number, PeerRule>,
-    public now: number,
-  ) {}
-
-  live(): ModelItem[] {
-    return this.items.filter((i) => LIVE.includes(i.state));
-  }
-  inFlight(): number {
-    return this.items.filter((i) => i.state === "inflight").length;
-  }
-  find(id: string): ModelItem | undefined {
-    return this.items.find((i) => i.id === id && !i.purged);
-  }
-
-  breakerState(): "closed" | "open" | "half_open" {
-    const { openedAt } = this.breaker;
-    if (openedAt === null) return "closed";
-    return this.now - openedAt >= PROTOCOL_LIMITS.breakerOpenMs ? "half_open" : "open";
-  }
-
-  // ---- sends (§5: policy → idempotency → rate limit → capacity) ----
-
-  send(request: SendRequest): { outcome: SendOutcome; deliveries: Delivery[] } {
-    const rule = { ...this.defaultsRule(), ...this.policy[request.sender] };
-    if (rule.allow === false) return { outcome: { kind: "refused", code: "sender_blocked" }, deliveries: [] };
-    const bodyText = JSON.stringify(request.body);
-    const idemKey = `${request.sender}\u0000${request.key}`;
-    if (request.key !== null) {
-      const seen = this.idempotency.get(idemKey);
-      if (seen && seen.expiresAt > this.now) {
-        if (seen.bodyText !== bodyText)
-          return { outcome: { kind: "refused", code: "idempotency_key_reused" }, deliveries: [] };
-        return { outcome: { kind: "duplicate", of: seen.item }, deliveries: [] };
-      }
-    }
-    const limited = this.buckets.take(request.sender, rule.ratePerMinute, rule.burst, this.now);
-    if (limited !== null)
-      return { outcome: { kind: "refused", code: "rate_limited", retryAfterSeconds: limited }, deliveries: [] };
-
-    const lane = PRIORITY_RANK[request.body.priority ?? "normal"];
-    const bytes = new TextEncoder().encode(JSON.stringify(request.body.payload)).byteLength;
-    const victims = planCapacity(this.config, this.live(), {
-      sender: request.sender,
-      lane,
-      bytes,
-      senderShare: rule.senderShare,
-    });
-    if (victims === null)
-      return {
-        outcome: { kind: "refused", code: "queue_full", retryAfterSeconds: QUEUE_FULL_RETRY_SECONDS },
-        deliveries: [],
-      };
-    for (const victim of victims) {
-      this.terminate(victim, "shed");
-      this.counters.shed++;
-    }
-    let ttlSeconds = request.body.ttlSeconds ?? rule.ttlSeconds ?? this.config.defaultTtlSeconds;
-    if (rule.ttlSeconds !== undefined) ttlSeconds = Math.min(ttlSeconds, rule.ttlSeconds);
-    ttlSeconds = Math.min(ttlSeconds, PROTOCOL_LIMITS.maxTtlSeconds);
-    const item: ModelItem = {
-      seq: this.items.length,
-      id: "",
-      sender: request.sender,
-      lane,
-      bytes,
-      enqueuedAt: this.now,
-      expiresAt: this.now + ttlSeconds * 1000,
-      state: "queued",
-      attempts: 0,
-      everSent: false,
-      nextAt: 0,
-      nextAtLatest: 0,
-      ackDeadline: null,
-      connection: null,
-      finishedAt: null,
-      purged: false,
-      payload: request.body.payload,
-      conversationId: request.body.conversationId,
-      inReplyTo: request.body.inReplyTo,
-    };
-    this.items.push(item);
-    this.counters.received++;
-    if (request.key !== null)
-      this.idempotency.set(idemKey, { bodyText, item, expiresAt: this.now + this.config.idempotencyMs });
-    const queueDepth = this.live().length;
-    return { outcome: { kind: "queued", item, queueDepth, shed: victims }, deliveries: this.pump() };
-  }
-
-  private defaultsRule() {
-    return {
-      allow: true as boolean | undefined,
-      ratePerMinute: this.config.ratePerMinute,
-      burst: this.config.burst,
-      senderShare: this.config.senderShare,
-      ttlSeconds: undefined as number | undefined,
-    };
-  }
-
-  // ---- delivery ----
-
-  /** Send what the window, the breaker and the active connection allow: lane first, then arrival. */
-  pump(): Delivery[] {
-    const out: Delivery[] = [];
-    if (this.connection === null) return out;
-    for (;;) {
-      const state = this.breakerState();
-      if (state === "open") return out;
-      // decision: a half-open probe is outstanding while something it could be answered by is in flight.
-      if (state === "half_open" && this.breaker.probe && this.inFlight() > 0) return out;
-      const room = this.config.maxInFlight - this.inFlight();
-      if (room <= 0) return out;
-      const ready = this.items
-        .filter((i) => i.state === "queued" && this.due(i))
-        .sort((a, b) => a.lane - b.lane || a.seq - b.seq)
-        .slice(0, Math.min(PROTOCOL_LIMITS.maxItemsPerDeliverFrame, room));
-      if (ready.length === 0) return out;
-      for (const item of ready) {
-        item.state = "inflight";
-        item.attempts += 1;
-        item.everSent = true;
-        item.ackDeadline = this.now + this.config.ackTimeoutMs;
-        item.connection = this.connection;
-        item.nextAt = 0;
-        item.nextAtLatest = 0;
-        out.push({ item, attempt: item.attempts });
-      }
-      this.counters.sent += ready.length;
-      if (state === "half_open") {
-        this.breaker.probe = true;
-        return out;
-      }
-    }
-  }
-
-  private due(item: ModelItem): boolean {
-    if (item.nextAtLatest <= this.now) return true;
-    if (item.nextAt > this.now) return false;
-    throw new Error(`model: item ${item.seq} is inside its redelivery jitter window; the driver must not stop here`);
-  }
-
-  ack(ids: readonly string[]): Delivery[] {
-    let acked = 0;
-    for (const id of ids) {
-      const item = this.find(id);
-      // §6: an ack means "durably stored by the connector": it counts for any live item that was sent.
-      if (!item || !LIVE.includes(item.state) || !item.everSent) continue;
-      this.finish(item, "acked");
-      this.lastAckedId = item.id;
-      acked++;
-    }
-    if (acked === 0) return [];
-    this.counters.acked += acked;
-    this.breaker.failures = 0;
-    this.breaker.openedAt = null;
-    this.breaker.probe = false;
-    return this.pump();
-  }
-
-  nack(ids: readonly string[], retryAfterMs: number | undefined): Delivery[] {
-    const next = retryAfterMs ? this.now + retryAfterMs : 0;
-    let count = 0;
-    for (const id of ids) {
-      const item = this.find(id);
-      if (item?.state !== "inflight") continue;
-      this.requeue(item, next);
-      count++;
-    }
-    if (count === 0) return [];
-    this.counters.nacked += count;
-    this.failure();
-    return this.pump();
-  }
-
-  private failure(): void {
-    const state = this.breakerState();
-    if (state === "half_open") {
-      this.breaker.openedAt = this.now;
-      this.breaker.probe = false;
-      return;
-    }
-    this.breaker.failures++;
-    if (state === "closed" && this.breaker.failures >= PROTOCOL_LIMITS.breakerFailureThreshold)
-      this.breaker.openedAt = this.now;
-  }
-
-  /** Back in the queue without counting the send (a nack, or the socket went away). */
-  private requeue(item: ModelItem, next: number): void {
-    item.state = "queued";
-    item.attempts = Math.max(0, item.attempts - 1);
-    item.nextAt = next;
-    item.nextAtLatest = next;
-    item.ackDeadline = null;
-    item.connection = null;
-  }
 
   // ---- time ----
 
   /**
-   * Redelivery after an ack timeout waits 1 s doubling to 60 s with ±20 % jitter, so its moment is
-   * only known within a window. Stretch a clock advance past any window it would stop inside.
+   * The clock moves on and the one alarm runs: expiry, the socket checks (a promoted standby
+   * gets what was in flight at once), ack timeouts, record retention, then delivery.
    */
-  settleAdvance(ms: number): number {
-    let target = this.now + ms;
-    for (let moved = true; moved; ) {
-      moved = false;
-      for (const item of this.items) {
-        if (item.state === "queued" && item.nextAt <= target && target < item.nextAtLatest) {
-          target = item.nextAtLatest;
-          moved = true;
-        }
-      }
-    }
-    return target - this.now;
+  advance(ms: number): { deliveries: Delivery[]; sweep: SocketSweep } {
+    this.now += ms;
+    this.expire();
+    const { sweep, deliveries } = this.sweepSockets();
+    this.timeOutAcks();
+    this.purgeRecords();
+    return { deliveries: [...deliveries, ...this.pump()], sweep };
   }
 
-  /** The clock moves on and the one alarm runs: expiry, ack timeouts, record retention, then delivery. */
-  advance(ms: number): Delivery[] {
-    this.now += ms;
-    for (const item of this.live().filter((i) => i.expiresAt <= this.now)) {
-      this.terminate(item, "expired");
-      this.counters.expired++;
-    }
-    const timedOut = this.items
-      .filter((i) => i.state === "inflight" && (i.ackDeadline ?? Infinity) <= this.now)
-      .sort((a, b) => (a.ackDeadline ?? 0) - (b.ackDeadline ?? 0));
-    for (const item of timedOut) {
-      if (item.attempts >= this.config.maxAttempts) {
-        this.terminate(item, "dead_lettered");
-        continue;
-      }
-      const base = Math.min(
-        PROTOCOL_LIMITS.redeliveryBackoffMaxMs,
-        PROTOCOL_LIMITS.redeliveryBackoffBaseMs * 2 ** Math.max(0, item.attempts - 1),
-      );
-      const spread = item.lane === 0 ? 0 : PROTOCOL_LIMITS.redeliveryJitter;
-      item.state = "queued";
-      item.ackDeadline = null;
-      item.connection = null;
-      item.nextAt = item.lane === 0 ? this.now : this.now + Math.floor(base * (1 - spread));
-      item.nextAtLatest = item.lane === 0 ? this.now : this.now + Math.ceil(base * (1 + spread));
-    }
-    if (timedOut.length > 0) {
-      this.counters.ack_timeouts += timedOut.length;
-      this.failure();
-    }
-    for (const item of this.items) {
-      if (item.finishedAt !== null && item.finishedAt <= this.now - this.config.retentionMs) item.purged = true;
-    }
-    return this.pump();
+  private sweepSockets(): { sweep: SocketSweep; deliveries: Delivery[] } {
+    if (this.connection === null || this.sleepySince === null) return { sweep: null, deliveries: [] };
+    const limit = this.standby === null ? this.config.staleMs : Math.min(this.config.staleMs, this.config.failoverMs);
+    if (this.now - this.sleepySince < limit) return { sweep: null, deliveries: [] };
+    const promoted = this.standby !== null;
+    return { sweep: promoted ? "failed_over" : "closed_stale", deliveries: this.disconnect() };
   }
 
   // ---- connections (§6) ----
 
-  disconnect(): void {
+  /** The active socket goes away: what it had in flight goes back; a standby is promoted and gets it all. */
+  disconnect(): Delivery[] {
+    this.dropActive();
+    if (this.standby === null) return [];
+    this.connection = this.standby;
+    this.standby = null;
+    this.handOver();
+    return this.pump();
+  }
+
+  private dropActive(): void {
     for (const item of this.items.filter((i) => i.state === "inflight" && i.connection === this.connection))
       this.requeue(item, 0);
     this.connection = null;
+    this.sleepySince = null;
+  }
+
+  /** Another connector joins while one is active: a standby, which gets no items. */
+  connectStandby(): ExpectedReconnectAck {
+    if (this.connection === null || this.standby !== null)
+      throw new Error("model: a standby needs an active and no standby");
+    this.standby = ++this.connectionsOpened;
+    return this.reconnectAck(null, false);
   }
 
   /**
-   * A `reconnect` frame on a new socket. A socket already open is replaced (same connector, or a
-   * takeover): its in-flight items go back to the queue. `lastReceivedId` known and sent counts as
-   * the ack that may have been lost; unknown or never sent means `resync`, and nothing is deleted.
-   * A takeover of an open socket hands over like a promotion: breaker closed, everything due now.
+   * A `reconnect` frame on a new socket that becomes active. A socket already active is replaced
+   * (same connector, or a takeover): its in-flight items go back to the queue; a standby stays
+   * one. `lastReceivedId` known and sent counts as the ack that may have been lost; unknown or
+   * never sent means `resync`, and nothing is deleted. A takeover of an open socket hands over
+   * like a promotion: breaker closed, everything due now.
    */
   connect(
     lastReceivedId: string | null,
     offlineSinceMs: number | null,
     takeover = false,
+    sleepy = false,
   ): {
     ack: ExpectedReconnectAck;
     deliveries: Delivery[];
   } {
     const handOver = takeover && this.connection !== null;
-    if (this.connection !== null) this.disconnect();
+    if (this.connection !== null) this.dropActive();
     const known = lastReceivedId === null ? undefined : this.find(lastReceivedId);
     const resync = lastReceivedId !== null && (known === undefined || !known.everSent);
     if (!resync && lastReceivedId !== null) this.ack([lastReceivedId]);
     this.connection = ++this.connectionsOpened;
+    this.sleepySince = sleepy ? this.now : null;
+    const ack = this.reconnectAck(offlineSinceMs, resync);
+    if (handOver) this.handOver();
+    return { ack, deliveries: this.pump() };
+  }
+
+  private reconnectAck(offlineSinceMs: number | null, resync: boolean): ExpectedReconnectAck {
     const live = this.live();
     const lanes = { critical: 0, normal: 0, low: 0 };
     for (const item of live) {
@@ -332,7 +114,7 @@ export class ReferenceSession {
         : this.items.filter(
             (i) => !i.purged && i.state === "expired" && i.finishedAt !== null && i.finishedAt >= offlineSinceMs,
           );
-    const ack: ExpectedReconnectAck = {
+    return {
       lanes,
       queuedCount: live.length,
       expired,
@@ -340,30 +122,9 @@ export class ReferenceSession {
       lastAckedId: this.lastAckedId,
       resync,
     };
-    if (handOver) {
-      this.breaker.failures = 0;
-      this.breaker.openedAt = null;
-      this.breaker.probe = false;
-      for (const item of this.items.filter((i) => i.state === "queued")) {
-        item.nextAt = 0;
-        item.nextAtLatest = 0;
-      }
-    }
-    return { ack, deliveries: this.pump() };
   }
 
-  // ---- endings ----
-
-  private finish(item: ModelItem, state: ItemState): void {
-    item.state = state;
-    item.finishedAt = this.now;
-    item.ackDeadline = null;
-    item.connection = null;
-  }
-
-  /** A failure ending: one receipt to the sender, always (§7). */
-  private terminate(item: ModelItem, status: FailureStatus): void {
-    this.finish(item, status);
-    this.receipts.push({ item, status });
+  connections(): number {
+    return (this.connection === null ? 0 : 1) + (this.standby === null ? 0 : 1);
   }
 }

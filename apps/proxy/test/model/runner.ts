@@ -24,6 +24,8 @@ export function modelConfig(): ModelConfig {
     maxInFlight: c.RELAY_MAX_IN_FLIGHT,
     defaultTtlSeconds: c.RELAY_DEFAULT_TTL_SECONDS,
     retentionMs: c.RELAY_RECORD_RETENTION_SECONDS * 1000,
+    staleMs: c.RELAY_STALE_AFTER_MS,
+    failoverMs: c.RELAY_FAILOVER_AFTER_MS,
   };
 }
 
@@ -134,17 +136,33 @@ class Run {
         const ms = this.model.settleAdvance(op.ms);
         const inFlight = this.model.items.filter((i) => i.state === "inflight");
         await this.live.advance(ms);
-        const deliveries = this.model.advance(ms);
+        const { deliveries, sweep } = this.model.advance(ms);
         if (inFlight.some((i) => i.state === "expired")) this.coverage.note("expired_in_flight");
         if (this.model.items.some((i) => i.purged)) this.coverage.note("record_swept");
+        if (sweep !== null) {
+          this.coverage.note(sweep);
+          await this.live.closedBySession(sweep === "failed_over");
+          if (sweep === "closed_stale") this.offlineSince = this.model.now;
+        }
         return this.expectDeliveries(deliveries);
       }
-      case "disconnect":
+      case "disconnect": {
         if (!this.live.socket) return;
+        const promoted = this.live.standby !== null;
         await this.live.disconnect();
-        this.model.disconnect();
-        this.offlineSince = this.model.now;
+        const deliveries = this.model.disconnect();
+        if (promoted) {
+          this.coverage.note("promoted");
+          await this.live.promoted();
+        } else this.offlineSince = this.model.now;
+        return this.expectDeliveries(deliveries);
+      }
+      case "standby": {
+        if (!this.live.socket || this.live.standby) return;
+        const real = await this.live.connectStandby();
+        compareReconnectAck(this.step, this.model.connectStandby(), real, "standby");
         return;
+      }
       case "connect":
         return this.connect(op);
     }
@@ -194,8 +212,8 @@ class Run {
       if (op.takeover && (backedOff || this.model.breakerState() !== "closed")) this.coverage.note("handed_over");
     }
     const ackedBefore = this.model.counters.acked;
-    const real = await this.live.connect(lastReceivedId, offlineSinceMs, op.takeover);
-    const expected = this.model.connect(lastReceivedId, offlineSinceMs, op.takeover);
+    const real = await this.live.connect(lastReceivedId, offlineSinceMs, op.takeover, op.sleepy);
+    const expected = this.model.connect(lastReceivedId, offlineSinceMs, op.takeover, op.sleepy);
     compareReconnectAck(this.step, expected.ack, real);
     if (expected.ack.resync) this.coverage.note("resync");
     if (this.model.counters.acked > ackedBefore) this.coverage.note("lost_ack_recovered");

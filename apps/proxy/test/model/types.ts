@@ -15,6 +15,8 @@ export interface ModelConfig {
   maxInFlight: number;
   defaultTtlSeconds: number;
   retentionMs: number;
+  staleMs: number;
+  failoverMs: number;
 }
 
 export interface PeerRule {
