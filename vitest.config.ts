@@ -75,7 +75,11 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["packages/*/test/**/*.test.ts", "apps/connector/test/**/*.test.ts"],
+          include: [
+            "packages/*/test/**/*.test.ts",
+            "apps/connector/test/**/*.test.ts",
+            "apps/openclaw-plugin/test/**/*.test.ts",
+          ],
         },
       },
     ],
