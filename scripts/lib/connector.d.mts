@@ -25,6 +25,8 @@ export class ConnectorProcess {
   options: ConnectorOptions;
   logs: string[];
   port: number;
+  /** The loopback API's bearer token, known once `start()` has returned; `api()` sends it. */
+  token: string | null;
   configPath: string;
   onLog: ((line: string) => void) | null;
   readonly url: string;

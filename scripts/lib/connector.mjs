@@ -1,7 +1,7 @@
 // A real connector daemon process (`clawrelay connector start`) and its loopback API.
 // Used by the demo, the end-to-end tests, the chaos harness and the benchmarks.
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { CLI } from "./relay.mjs";
@@ -30,6 +30,8 @@ export async function waitUntil(check, timeoutMs, what, intervalMs = 100) {
 export class ConnectorProcess {
   logs = [];
   port = 0;
+  /** The loopback API's bearer token (PROTOCOL.md §8): the configured one, or the one the daemon made. */
+  token = null;
   onLog = null;
   #child = null;
 
@@ -100,6 +102,11 @@ export class ConnectorProcess {
       20_000,
       `connector ${this.options.agentId} healthz`,
     );
+    // /healthz is the one route open without the token; the daemon has written it by now.
+    this.token =
+      this.options.extra?.apiToken ??
+      this.options.env?.CLAWRELAY_API_TOKEN ??
+      readFileSync(join(this.options.dataDir, "api-token"), "utf8").trim();
     return this;
   }
 
@@ -118,7 +125,10 @@ export class ConnectorProcess {
   async api(method, path, body) {
     const res = await fetch(`${this.url}${path}`, {
       method,
-      headers: body !== undefined ? { "content-type": "application/json" } : {},
+      headers: {
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(10_000),
     });

@@ -87,7 +87,11 @@ async function traceCli(args: string[], env: Record<string, string> = {}) {
 }
 
 async function traceJson(id: string, connectors: ConnectorProcess[], args: string[] = [], env = {}) {
-  const result = await traceCli([id, "--json", ...connectors.flatMap((c) => ["--connector", c.url]), ...args], env);
+  // Each connector by its config file: trace reads its address and API token from there.
+  const result = await traceCli(
+    [id, "--json", ...connectors.flatMap((c) => ["--connector", c.configPath]), ...args],
+    env,
+  );
   expect(result.code, result.stderr).toBe(0);
   expect(result.stderr).toBe("");
   return JSON.parse(result.stdout) as TraceJson;
@@ -145,9 +149,9 @@ describe("clawrelay trace, end to end", () => {
     const human = await traceCli([
       sent.json.outboundId,
       "--connector",
-      alice.connector.url,
+      alice.connector.configPath,
       "--connector",
-      bob.connector.url,
+      bob.connector.configPath,
       "--agent",
       "alice-trace",
     ]);

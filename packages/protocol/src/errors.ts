@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   replayed_nonce: 401,
   sender_blocked: 403,
   not_owner: 403,
+  /** Connector loopback API (PROTOCOL.md §8): a browser's request, or a Host that is not the listen address. */
+  forbidden_origin: 403,
   unknown_recipient: 404,
   not_found: 404,
   method_not_allowed: 405,

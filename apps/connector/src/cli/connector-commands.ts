@@ -6,7 +6,13 @@ import { PRIORITIES } from "@clawrelay/protocol";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError, loadConnectorConfig, parseConnectorConfig } from "../daemon/config.js";
 import { type RunningConnector, startConnector } from "../daemon/daemon.js";
-import { callLocalApi, type LocalAnswer, localTarget } from "../daemon/local-client.js";
+import {
+  callLocalApi,
+  type LocalAnswer,
+  type LocalTargetOptions,
+  localTarget,
+  TOKEN_HINT,
+} from "../daemon/local-client.js";
 import { renderLaunchdPlist, renderSystemdUnit, serviceName } from "../daemon/service-units.js";
 
 function print(value: unknown): void {
@@ -21,6 +27,7 @@ function fail(message: string): void {
 /** Print a local API answer; a non-2xx answer sets a failing exit code. */
 function report(answer: LocalAnswer): void {
   print(answer.body);
+  if (answer.status === 401) process.stderr.write(`clawrelay: ${TOKEN_HINT}\n`);
   if (answer.status < 200 || answer.status >= 300) process.exitCode = 1;
 }
 
@@ -41,8 +48,14 @@ function list(value: string): string[] {
     .filter((part) => part.length > 0);
 }
 
-const portOption = () => new Option("--port <port>", "local connector API port (default 19400)");
-const hostOption = () => new Option("--host <host>", "local connector API host (default 127.0.0.1)");
+/** How a client command finds the local connector and its API token (see localTarget). */
+function addTargetOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--config <file>", "the connector's config file: its address and API token"))
+    .addOption(new Option("--data-dir <dir>", "the connector's data dir, holding its api-token"))
+    .addOption(new Option("--port <port>", "local connector API port (default 19400)"))
+    .addOption(new Option("--host <host>", "local connector API host (default 127.0.0.1)"));
+}
 
 /** Run the daemon until SIGTERM/SIGINT: then stop taking work, close the socket with 1000, exit 0. */
 async function runConnector(configFile: string): Promise<void> {
@@ -127,7 +140,7 @@ export function registerConnectorCommands(program: Command): void {
       ),
     );
 
-  program
+  const send = program
     .command("send")
     .description("send a message through the local connector (with --reply-to, <to> may be left out)")
     .usage("[options] [to] <json>")
@@ -140,83 +153,75 @@ export function registerConnectorCommands(program: Command): void {
     .option("--correlation-id <id>", "correlation id (default: a new ULID)")
     .option("--idempotency-key <key>", "idempotency key (default: fixed per message)")
     .option("--reply-to <id>", "the message id or correlation id of a received message this one answers")
-    .option("--conversation <id>", "conversation id (default with --reply-to: that message's conversation)")
-    .addOption(portOption())
-    .addOption(hostOption())
-    .action(
-      action(
-        async (
-          first: string | undefined,
-          second: string | undefined,
-          options: {
-            priority?: string;
-            ttl?: number;
-            notify?: string[];
-            toRelay?: string;
-            correlationId?: string;
-            idempotencyKey?: string;
-            replyTo?: string;
-            conversation?: string;
-            port?: string;
-            host?: string;
-          },
-        ) => {
-          // One argument is the payload alone: the recipient comes from --reply-to's message.
-          const [to, json] = second === undefined ? [undefined, first] : [first, second];
-          if (json === undefined) throw new Error("missing the payload (JSON)");
-          if (to === undefined && !options.replyTo) throw new Error("missing the recipient: give <to> or --reply-to");
-          let payload: unknown;
-          try {
-            payload = JSON.parse(json);
-          } catch {
-            throw new Error(`payload is not valid JSON: ${json.slice(0, 80)}`);
-          }
-          const body = {
-            ...(to !== undefined ? { to } : {}),
-            payload,
-            ...(options.priority ? { priority: options.priority } : {}),
-            ...(options.ttl !== undefined ? { ttlSeconds: options.ttl } : {}),
-            ...(options.notify ? { notify: options.notify } : {}),
-            ...(options.toRelay ? { toRelay: options.toRelay } : {}),
-            ...(options.correlationId ? { correlationId: options.correlationId } : {}),
-            ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
-            ...(options.replyTo ? { inReplyTo: options.replyTo } : {}),
-            ...(options.conversation ? { conversationId: options.conversation } : {}),
-          };
-          report(await callLocalApi(localTarget(options), "POST", "/v1/outbound", body));
-        },
-      ),
-    );
-
-  program
-    .command("status")
-    .description("show the local connector's link, role, breakers and queues")
-    .addOption(portOption())
-    .addOption(hostOption())
-    .action(
-      action(async (options: { port?: string; host?: string }) => {
-        report(await callLocalApi(localTarget(options), "GET", "/v1/status"));
-      }),
-    );
-
-  program
-    .command("dead-letters")
-    .description("list the local connector's dead letters, or put them back for delivery")
-    .option("--replay", "replay dead letters into the inbox (all, or those given with --ids)")
-    .option("--ids <list>", "with --replay: only these item ids, comma separated", list)
-    .addOption(portOption())
-    .addOption(hostOption())
-    .action(
-      action(async (options: { replay?: boolean; ids?: string[]; port?: string; host?: string }) => {
-        const target = localTarget(options);
-        if (options.replay) {
-          const body = options.ids && options.ids.length > 0 ? { ids: options.ids } : {};
-          report(await callLocalApi(target, "POST", "/v1/dead-letters/replay", body));
-        } else {
-          report(await callLocalApi(target, "GET", "/v1/dead-letters"));
+    .option("--conversation <id>", "conversation id (default with --reply-to: that message's conversation)");
+  addTargetOptions(send).action(
+    action(
+      async (
+        first: string | undefined,
+        second: string | undefined,
+        options: {
+          priority?: string;
+          ttl?: number;
+          notify?: string[];
+          toRelay?: string;
+          correlationId?: string;
+          idempotencyKey?: string;
+          replyTo?: string;
+          conversation?: string;
+        } & LocalTargetOptions,
+      ) => {
+        // One argument is the payload alone: the recipient comes from --reply-to's message.
+        const [to, json] = second === undefined ? [undefined, first] : [first, second];
+        if (json === undefined) throw new Error("missing the payload (JSON)");
+        if (to === undefined && !options.replyTo) throw new Error("missing the recipient: give <to> or --reply-to");
+        let payload: unknown;
+        try {
+          payload = JSON.parse(json);
+        } catch {
+          throw new Error(`payload is not valid JSON: ${json.slice(0, 80)}`);
         }
-      }),
-    );
+        const body = {
+          ...(to !== undefined ? { to } : {}),
+          payload,
+          ...(options.priority ? { priority: options.priority } : {}),
+          ...(options.ttl !== undefined ? { ttlSeconds: options.ttl } : {}),
+          ...(options.notify ? { notify: options.notify } : {}),
+          ...(options.toRelay ? { toRelay: options.toRelay } : {}),
+          ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+          ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+          ...(options.replyTo ? { inReplyTo: options.replyTo } : {}),
+          ...(options.conversation ? { conversationId: options.conversation } : {}),
+        };
+        report(await callLocalApi(await localTarget(options), "POST", "/v1/outbound", body));
+      },
+    ),
+  );
+
+  addTargetOptions(
+    program.command("status").description("show the local connector's link, role, breakers and queues"),
+  ).action(
+    action(async (options: LocalTargetOptions) => {
+      report(await callLocalApi(await localTarget(options), "GET", "/v1/status"));
+    }),
+  );
+
+  addTargetOptions(
+    program
+      .command("dead-letters")
+      .description("list the local connector's dead letters, or put them back for delivery")
+      .option("--replay", "replay dead letters into the inbox (all, or those given with --ids)")
+      .option("--ids <list>", "with --replay: only these item ids, comma separated", list),
+  ).action(
+    action(async (options: { replay?: boolean; ids?: string[] } & LocalTargetOptions) => {
+      const target = await localTarget(options);
+      if (options.replay) {
+        const body = options.ids && options.ids.length > 0 ? { ids: options.ids } : {};
+        report(await callLocalApi(target, "POST", "/v1/dead-letters/replay", body));
+      } else {
+        report(await callLocalApi(target, "GET", "/v1/dead-letters"));
+      }
+    }),
+  );
 
   const service = program.command("service").description("run the connector under a service manager");
   service

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CONNECTOR_DEFAULTS } from "@clawrelay/protocol";
 import type { Command } from "commander";
+import { localBaseUrl, localTarget, localToken } from "../daemon/local-client.js";
 import type { LocalTrace } from "../daemon/trace-wire.js";
 import { CliError, EXIT } from "./errors.js";
 import {
@@ -18,6 +19,7 @@ import { collect, wholeNumber } from "./options.js";
 import { buildReport, type RelaySkipped, renderReport } from "./trace-report.js";
 import {
   type ConnectorAnswer,
+  type ConnectorSource,
   fetchConnectorTrace,
   fetchRelayRecord,
   type RelayAnswer,
@@ -38,17 +40,26 @@ interface TraceOptions {
   timeout: string;
 }
 
-function connectorUrl(value: string): string {
+/**
+ * `--connector`: a connector's config file (its address and API token), or its API's URL (the
+ * token then from CLAWRELAY_API_TOKEN or CLAWRELAY_DATA_DIR, as for the other client commands).
+ */
+async function connectorSource(value: string): Promise<ConnectorSource> {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && existsSync(value)) {
+    const target = await localTarget({ config: value });
+    return { url: localBaseUrl(target), ...(target.token !== undefined ? { token: target.token } : {}) };
+  }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new CliError(`--connector "${value}" is not a URL, e.g. ${DEFAULT_CONNECTOR}`);
+    throw new CliError(`--connector "${value}" is neither a URL (e.g. ${DEFAULT_CONNECTOR}) nor a config file`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new CliError(`--connector "${value}" must be an http(s) URL`);
   }
-  return url.origin;
+  const token = localToken({});
+  return { url: url.origin, ...(token !== undefined ? { token } : {}) };
 }
 
 async function identityAt(dir: string): Promise<AgentIdentity> {
@@ -132,7 +143,11 @@ export function registerTraceCommand(program: Command, home: () => string): void
       "follow one message across the sender's connector, the relay and the recipient's connector, and say where it is stuck and why",
     )
     .argument("<id>", "a correlation id, a relay message id, or an outbound id")
-    .option("--connector <url>", `a local connector API to ask, repeatable (default ${DEFAULT_CONNECTOR})`, collect)
+    .option(
+      "--connector <url|config>",
+      `a local connector to ask, by API URL or config file, repeatable (default ${DEFAULT_CONNECTOR})`,
+      collect,
+    )
     .option("--agent <dir|id>", "read the relay's record as this agent (its sender or recipient)")
     .option("--admin-token <token>", "read the relay's record as the admin (prefer env CLAWRELAY_ADMIN_TOKEN)")
     .option("--relay <origin>", "the recipient's relay (default: from the message or the connectors)")
@@ -142,10 +157,10 @@ export function registerTraceCommand(program: Command, home: () => string): void
     .action(async (id: string, options: TraceOptions) => {
       if (!ID_PATTERN.test(id)) throw new CliError(`"${id}" is not a correlation, message or outbound id`);
       const timeout = wholeNumber(options.timeout, "--timeout", 1, 600_000);
-      const connectorUrls = (options.connector ?? [DEFAULT_CONNECTOR]).map(connectorUrl);
+      const sources = await Promise.all((options.connector ?? [DEFAULT_CONNECTOR]).map(connectorSource));
       const to = options.to === undefined ? undefined : checkAgentId(options.to);
 
-      const connectors = await Promise.all(connectorUrls.map((url) => fetchConnectorTrace(url, id, timeout)));
+      const connectors = await Promise.all(sources.map((source) => fetchConnectorTrace(source, id, timeout)));
       const first = resolveSubject(id, foundTraces(connectors));
       // The recipient's connector never saw the sender's outbound id (nor, maybe, its correlation
       // id): ask the ones that did not know the query again by the relay's message id.
@@ -154,7 +169,7 @@ export function registerTraceCommand(program: Command, home: () => string): void
         await Promise.all(
           connectors.map(async (answer, index) => {
             if (answer.status !== "not_found") return;
-            const again = await fetchConnectorTrace(answer.url, messageId, timeout);
+            const again = await fetchConnectorTrace(sources[index] as ConnectorSource, messageId, timeout);
             if (again.status === "found") connectors[index] = again;
           }),
         );

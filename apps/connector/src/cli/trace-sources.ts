@@ -61,12 +61,25 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
+/** A connector's loopback API and its token (PROTOCOL.md §8), when one is known. */
+export interface ConnectorSource {
+  url: string;
+  token?: string;
+}
+
 /** One connector's local hops for `id` (`GET /v1/trace/{id}`). Never throws: the trace goes on without it. */
-export async function fetchConnectorTrace(baseUrl: string, id: string, timeoutMs: number): Promise<ConnectorAnswer> {
-  const url = baseUrl.replace(/\/+$/, "");
+export async function fetchConnectorTrace(
+  source: ConnectorSource,
+  id: string,
+  timeoutMs: number,
+): Promise<ConnectorAnswer> {
+  const url = source.url.replace(/\/+$/, "");
   let response: Response;
   try {
-    response = await fetch(`${url}/v1/trace/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetch(`${url}/v1/trace/${encodeURIComponent(id)}`, {
+      headers: source.token !== undefined ? { authorization: `Bearer ${source.token}` } : {},
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch {
     return { url, status: "unreachable" };
   }

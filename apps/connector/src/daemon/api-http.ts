@@ -77,20 +77,38 @@ export async function readJsonBody(request: IncomingMessage, maxBytes: number, o
   }
 }
 
-const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
+
+/** `host:port` as a Host header names it (IPv6 in brackets), lower case. */
+function hostPort(host: string, port: number): string {
+  const name = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return `${name}:${port}`.toLowerCase();
+}
+
+/** The Host headers that name the listen address: itself, and `localhost` for a loopback address. */
+function allowedHosts(listenHost: string, port: number): Set<string> {
+  const names = [listenHost];
+  if (listenHost === "127.0.0.1" || listenHost === "::1") names.push("localhost");
+  if (listenHost === "localhost") names.push("127.0.0.1", "::1");
+  const allowed = new Set(names.map((name) => hostPort(name, port)));
+  // Port 80 is the one a Host header may leave out.
+  if (port === 80) for (const name of names) allowed.add(hostPort(name, port).replace(/:80$/, ""));
+  return allowed;
+}
 
 /**
- * A browser page can reach a loopback port through DNS rebinding; refusing unknown Host
- * headers stops that. Binding a wildcard address means the operator chose to expose it.
+ * Why a request must be refused with 403 forbidden_origin before anything else is read, or null
+ * (PROTOCOL.md §8): browsers never reach the API. A page sends `Origin` on every cross-origin
+ * fetch and every POST, and `Sec-Fetch-Site` on everything; `same-site` is refused too, since on
+ * loopback it means a page served from another local port. A foreign `Host` is DNS rebinding. On a
+ * wildcard bind (the operator chose to expose the port) any host name is taken, on the right port.
  */
-export function isAllowedHost(hostHeader: string | undefined, listenHost: string): boolean {
-  if (listenHost === "0.0.0.0" || listenHost === "::") return true;
-  if (!hostHeader) return false;
-  let hostname: string;
-  try {
-    hostname = new URL(`http://${hostHeader}`).hostname;
-  } catch {
-    return false;
-  }
-  return LOOPBACK_NAMES.has(hostname) || hostname === listenHost || `[${listenHost}]` === hostname;
+export function originRefusal(request: IncomingMessage, listenHost: string, port: number): string | null {
+  if (request.headers.origin !== undefined) return "requests carrying an Origin header are refused";
+  const fetchSite = request.headers["sec-fetch-site"];
+  if (fetchSite === "cross-site" || fetchSite === "same-site") return `Sec-Fetch-Site ${fetchSite} is refused`;
+  const host = request.headers.host?.toLowerCase();
+  if (!host) return "a Host header is required";
+  if (WILDCARD_HOSTS.has(listenHost)) return host.endsWith(`:${port}`) ? null : "Host names another port";
+  return allowedHosts(listenHost, port).has(host) ? null : "Host is not the listen address";
 }

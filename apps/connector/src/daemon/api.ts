@@ -4,7 +4,8 @@ import { HEADERS, type OutboundBody, outboundBodySchema, RelayError, SESSION_KEY
 import { isHttpOrigin } from "@clawrelay/signing";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { isAllowedHost, readJsonBody, requestCorrelationId, sendError, sendJson } from "./api-http.js";
+import { originRefusal, readJsonBody, requestCorrelationId, sendError, sendJson } from "./api-http.js";
+import { checkBearer } from "./api-token.js";
 import type { OutboundEnqueueResult } from "./outbound.js";
 import type { LocalTrace } from "./trace-wire.js";
 
@@ -24,6 +25,8 @@ export interface ApiOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** Every route but `GET /healthz` needs `Authorization: Bearer <apiToken>`. */
+  apiToken: string;
   logger: Logger;
   handlers: ApiHandlers;
 }
@@ -130,14 +133,53 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   throw new RelayError("not_found", "no such route");
 }
 
+function isHealthCheck(target: string | undefined): boolean {
+  try {
+    return new URL(target ?? "/", "http://connector.invalid").pathname === "/healthz";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The guard in front of every route (PROTOCOL.md §8), before the body or the path is read: a
+ * browser's request or a foreign Host gets 403 forbidden_origin, then anything but /healthz
+ * needs the API token (401 missing_credentials / invalid_token). A refused request's body is
+ * never read, so its connection is closed.
+ */
+function admitted(
+  request: IncomingMessage,
+  response: ServerResponse,
+  correlationId: string,
+  options: ApiOptions,
+  port: number,
+): boolean {
+  const refuse = (code: "forbidden_origin" | "missing_credentials" | "invalid_token", message: string) => {
+    options.logger.warn({ event: "api_refused", correlationId, code }, "local API request refused");
+    const headers: Record<string, string> = { connection: "close" };
+    if (code !== "forbidden_origin") headers["www-authenticate"] = "Bearer";
+    sendError(response, correlationId, code, message, { headers });
+    return false;
+  };
+  const refusal = originRefusal(request, options.host, port);
+  if (refusal !== null) return refuse("forbidden_origin", refusal);
+  if (isHealthCheck(request.url)) return true;
+  switch (checkBearer(request.headers.authorization, options.apiToken)) {
+    case "ok":
+      return true;
+    case "missing":
+      return refuse("missing_credentials", "send Authorization: Bearer <the token in <dataDir>/api-token>");
+    case "invalid":
+      return refuse("invalid_token", "the API token is not this connector's");
+  }
+}
+
 /** The connector's loopback HTTP API (PROTOCOL.md §8). */
 export async function startApi(options: ApiOptions): Promise<ApiServer> {
+  let boundPort = options.port;
   const server: Server = createServer((request, response) => {
     const correlationId = requestCorrelationId(request);
-    if (!isAllowedHost(request.headers.host, options.host)) {
-      sendError(response, correlationId, "invalid_request", "Host header not allowed");
-      return;
-    }
+    if (!admitted(request, response, correlationId, options, boundPort)) return;
     route(request, response, options).catch((error: unknown) => {
       if (response.headersSent) {
         response.destroy();
@@ -174,6 +216,7 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
     });
   });
   const port = (server.address() as AddressInfo).port;
+  boundPort = port;
   return {
     port,
     close: () =>

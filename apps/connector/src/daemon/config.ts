@@ -62,6 +62,11 @@ export const connectorConfigSchema = z
         port: z.number().int().min(0).max(65_535).default(CONNECTOR_DEFAULTS.listenPort),
       })
       .default({ host: CONNECTOR_DEFAULTS.listenHost, port: CONNECTOR_DEFAULTS.listenPort }),
+    /** The local API's bearer token; without it one is made on first start in `<dataDir>/api-token`. */
+    apiToken: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,512}$/, "must be 16-512 printable characters without spaces")
+      .optional(),
     hookFormat: z.enum(["clawrelay", "openclaw"]).default("clawrelay"),
     /** The agent's webhook; required by the `clawrelay` format only. */
     hookUrl: httpUrl.optional(),
@@ -128,6 +133,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { variable: "CLAWRELAY_DATA_DIR", path: ["dataDir"], kind: "string" },
   { variable: "CLAWRELAY_LISTEN_HOST", path: ["listen", "host"], kind: "string" },
   { variable: "CLAWRELAY_LISTEN_PORT", path: ["listen", "port"], kind: "integer" },
+  { variable: "CLAWRELAY_API_TOKEN", path: ["apiToken"], kind: "string" },
   { variable: "CLAWRELAY_HOOK_URL", path: ["hookUrl"], kind: "string" },
   { variable: "CLAWRELAY_RECEIPT_HOOK_URL", path: ["receiptHookUrl"], kind: "string" },
   { variable: "CLAWRELAY_HOOK_TOKEN", path: ["hookToken"], kind: "string" },

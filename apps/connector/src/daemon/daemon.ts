@@ -1,5 +1,6 @@
 import { PRIORITIES } from "@clawrelay/protocol";
 import { type ApiServer, startApi } from "./api.js";
+import { loadOrCreateApiToken } from "./api-token.js";
 import { chaosPoint } from "./chaos-point.js";
 import { type Clock, type Random, systemClock, type TimerHandle } from "./clock.js";
 import type { ConnectorConfig } from "./config.js";
@@ -89,6 +90,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
   const fetchFn: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
   const logger = (deps.logger ?? createLogger(config.logLevel)).child({ agentId: config.agentId });
   const signer = await resolveSigner(config, deps);
+  const apiToken = loadOrCreateApiToken(config.dataDir, config.apiToken);
 
   const store = Store.open(config.dataDir, {
     inboxMaxItems: config.inboxMaxItems,
@@ -206,6 +208,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
       host: config.listen.host,
       port: config.listen.port,
       maxBodyBytes: config.apiMaxBodyBytes,
+      apiToken,
       logger,
       handlers: {
         enqueue: (body, context) => outbound.enqueue(body, context),

@@ -21,6 +21,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   vi.restoreAllMocks();
+  vi.unstubAllEnvs();
   process.exitCode = undefined;
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -110,24 +111,57 @@ describe("client commands against a running connector", () => {
     });
     cleanups.push(() => connector.close());
     const port = String(connector.port);
+    // Unauthenticated, the connector refuses and the command says how to give it the token.
+    await run("status", "--port", port);
+    expect(process.exitCode).toBe(1);
+    expect(JSON.parse(stdout.join(""))).toMatchObject({ error: { code: "missing_credentials" } });
+    process.exitCode = undefined;
+    stdout = [];
 
-    await run("send", "carol-agent", '{"text":"hi"}', "--priority", "critical", "--ttl", "60", "--port", port);
+    await run(
+      "send",
+      "carol-agent",
+      '{"text":"hi"}',
+      "--priority",
+      "critical",
+      "--ttl",
+      "60",
+      "--data-dir",
+      dir.path,
+      "--port",
+      port,
+    );
     expect(process.exitCode).toBeUndefined();
     const sent = JSON.parse(stdout.join("")) as { outboundId: string; state: string };
     expect(sent.state).toBe("queued");
     const request = await relay.requests.waitFor((entry) => entry.method === "POST");
     expect(JSON.parse(request.body)).toEqual({ payload: { text: "hi" }, priority: "critical", ttlSeconds: 60 });
 
+    // --config: the address and the token from the connector's own config file.
+    const config = join(dir.path, "client.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        agentId: "bob-agent",
+        identityDir: dir.path,
+        relayUrls: [relay.url],
+        dataDir: dir.path,
+        listen: { host: "127.0.0.1", port: connector.port },
+        hookUrl: "http://127.0.0.1:9/hook",
+      }),
+    );
     stdout = [];
-    await run("status", "--port", port);
+    await run("status", "--config", config);
     expect(JSON.parse(stdout.join(""))).toMatchObject({ agentId: "bob-agent" });
 
+    // CLAWRELAY_API_TOKEN, as the daemon's own override names it.
+    vi.stubEnv("CLAWRELAY_API_TOKEN", readFileSync(join(dir.path, "api-token"), "utf8").trim());
     stdout = [];
     await run("dead-letters", "--port", port);
     expect(JSON.parse(stdout.join(""))).toEqual({ items: [] });
 
     stdout = [];
-    await run("send", "Bad Agent", "1", "--port", port);
+    await run("send", "Bad Agent", "1", "--data-dir", dir.path, "--port", port);
     expect(process.exitCode).toBe(1);
     expect(JSON.parse(stdout.join(""))).toMatchObject({ error: { code: "invalid_request" } });
   });
@@ -147,7 +181,8 @@ describe("client commands against a running connector", () => {
     const received = messageItem({ from: "alice-agent", conversationId: "conv-cli-000001" });
     connector.store.storeInbound([received], Date.now());
 
-    await run("send", '{"text":"hi back"}', "--reply-to", received.id, "--port", port);
+    const auth = ["--data-dir", dir.path, "--port", port];
+    await run("send", '{"text":"hi back"}', "--reply-to", received.id, ...auth);
     expect(process.exitCode).toBeUndefined();
     expect(JSON.parse(stdout.join(""))).toMatchObject({ conversationId: "conv-cli-000001", state: "queued" });
     const request = await relay.requests.waitFor((entry) => entry.method === "POST");
@@ -159,11 +194,11 @@ describe("client commands against a running connector", () => {
     });
 
     stdout = [];
-    await run("send", "carol-agent", "1", "--conversation", "conv-cli-000002", "--port", port);
+    await run("send", "carol-agent", "1", "--conversation", "conv-cli-000002", ...auth);
     expect(JSON.parse(stdout.join(""))).toMatchObject({ conversationId: "conv-cli-000002" });
 
     stdout = [];
-    await run("send", '{"no":"recipient"}', "--port", port);
+    await run("send", '{"no":"recipient"}', ...auth);
     expect(process.exitCode).toBe(1);
     expect(stdout).toEqual([]);
   });

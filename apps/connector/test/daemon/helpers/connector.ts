@@ -1,3 +1,4 @@
+import { readApiToken } from "../../../src/daemon/api-token.js";
 import type { Clock } from "../../../src/daemon/clock.js";
 import { type ConnectorConfigInput, parseConnectorConfig } from "../../../src/daemon/config.js";
 import { type RunningConnector, startConnector } from "../../../src/daemon/daemon.js";
@@ -8,6 +9,9 @@ export interface TestConnector {
   connector: RunningConnector;
   logs: ReturnType<typeof captureLogger>;
   identity: TestIdentity;
+  /** The API token the connector made in its data dir. */
+  token: string;
+  /** A call to the loopback API with the token (headers in `init` are added to it). */
   api: (path: string, init?: RequestInit) => Promise<{ status: number; headers: Headers; body: unknown }>;
 }
 
@@ -37,12 +41,16 @@ export async function startTestConnector(
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.random ? { random: deps.random } : {}),
   });
-  const api: TestConnector["api"] = async (path, init) => {
-    const response = await fetch(`http://127.0.0.1:${connector.port}${path}`, init);
+  const token = config.apiToken ?? readApiToken(config.dataDir);
+  if (token === undefined) throw new Error("the connector made no API token");
+  const api: TestConnector["api"] = async (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set("authorization", `Bearer ${token}`);
+    const response = await fetch(`http://127.0.0.1:${connector.port}${path}`, { ...init, headers });
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
   };
-  return { connector, logs, identity, api };
+  return { connector, logs, identity, token, api };
 }
 
 export function postJson(body: unknown, headers: Record<string, string> = {}): RequestInit {
