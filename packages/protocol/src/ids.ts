@@ -14,8 +14,12 @@ export const agentIdSchema = z.string().regex(AGENT_ID_PATTERN, "agent id must m
 export const correlationIdSchema = z.string().regex(CORRELATION_ID_PATTERN);
 export const idempotencyKeySchema = z.string().regex(IDEMPOTENCY_KEY_PATTERN);
 /** `conversationId` and `inReplyTo` (PROTOCOL.md §4): the same shape as a correlation id. */
-export const conversationIdSchema = z.string().regex(CORRELATION_ID_PATTERN, "conversationId must match ^[A-Za-z0-9._:-]{8,128}$");
-export const inReplyToSchema = z.string().regex(CORRELATION_ID_PATTERN, "inReplyTo must match ^[A-Za-z0-9._:-]{8,128}$");
+export const conversationIdSchema = z
+  .string()
+  .regex(CORRELATION_ID_PATTERN, "conversationId must match ^[A-Za-z0-9._:-]{8,128}$");
+export const inReplyToSchema = z
+  .string()
+  .regex(CORRELATION_ID_PATTERN, "inReplyTo must match ^[A-Za-z0-9._:-]{8,128}$");
 
 export function isAgentId(value: string): boolean {
   return AGENT_ID_PATTERN.test(value);
