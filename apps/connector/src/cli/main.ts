@@ -3,6 +3,7 @@ import { registerConnectorCommands } from "./connector-commands.js";
 import { CliError } from "./errors.js";
 import { registerIdentityCommands } from "./identity-commands.js";
 import { resolveHome } from "./identity-files.js";
+import { registerOpenClawCommands } from "./openclaw-setup.js";
 import { registerRequestCommand } from "./request-command.js";
 import { registerTraceCommand } from "./trace-command.js";
 
@@ -17,6 +18,7 @@ registerIdentityCommands(program);
 registerRequestCommand(program, home);
 registerConnectorCommands(program);
 registerTraceCommand(program, home);
+registerOpenClawCommands(program);
 
 try {
   await program.parseAsync(process.argv);
