@@ -104,8 +104,13 @@ beforeAll(async () => {
   // A queue of 4 that one sender may fill alone, so a handful of messages reaches the shedding rule.
   relay = await LocalRelay.start({ extraVars: { RELAY_QUEUE_MAX_ITEMS: "4", RELAY_SENDER_SHARE: "1" } });
   alice = await agentWithConnector("alice-trace");
-  // Two hook attempts, quickly: a failing hook dead-letters within a second.
-  bob = await agentWithConnector("bob-trace", { hookMaxAttempts: 2, hookBackoffBaseMs: 50, hookBackoffMaxMs: 100 });
+  // Quick hook retries: a failing hook opens bob's hook breaker within a second.
+  bob = await agentWithConnector("bob-trace", {
+    hookMaxAttempts: 2,
+    hookBackoffBaseMs: 50,
+    hookBackoffMaxMs: 100,
+    hookBreakerOpenMs: 1_000,
+  });
   await waitUntil(async () => (await connectionsOf("bob-trace")) === 1, 20_000, "bob connected");
 });
 
@@ -160,9 +165,11 @@ describe("clawrelay trace, end to end", () => {
     expect(human.stdout).toContain("last hop: recipient.hook_delivered");
   });
 
-  it("dead-lettered: bob's hook keeps failing, the retry budget runs out; read as admin by relay message id", async () => {
+  it("dead-lettered: bob's hook fails until the message expires in bob's inbox; read as admin by relay message id", async () => {
+    // A hook failing every call is an outage: it charges no attempt (PROTOCOL §8 hook retry
+    // budget), so the message waits until its expiresAt and is dead-lettered expired_in_inbox.
     bob.hook.mode = "fail";
-    const sent = await alice.connector.send("bob-trace", { n: 2 });
+    const sent = await alice.connector.send("bob-trace", { n: 2 }, { ttlSeconds: 3 });
     const messageId = await accepted(alice.connector, sent.json.outboundId);
     await waitUntil(
       async () => (await relayRecord("bob-trace", messageId)).terminal === "dead_lettered",
@@ -177,7 +184,7 @@ describe("clawrelay trace, end to end", () => {
     expect(report).toMatchObject({ messageId, outcome: "dead_lettered", lastHop: "recipient.dead_lettered" });
     expect(report.sources.relay).toMatchObject({ status: "found", as: "admin" });
     expect(report.diagnosis).toMatch(
-      /^dead-lettered by bob-trace's connector at \S+ after 2 hook attempts: retries exhausted/,
+      /^dead-lettered by bob-trace's connector at \S+ after 0 hook attempts: expired_in_inbox/,
     );
   });
 

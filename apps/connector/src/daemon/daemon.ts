@@ -259,7 +259,8 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
         },
         replay: (ids) => {
           const replayed = store.inbox.replayDeadLetters(ids, clock.now());
-          if (replayed.length > 0) inbound.wake();
+          // Asked for again on purpose: delivered even when past the deadline that dead-lettered them.
+          if (replayed.length > 0) inbound.replayed(replayed);
           logger.info({ event: "dead_letters_replayed", count: replayed.length }, "dead letters replayed");
           return replayed;
         },

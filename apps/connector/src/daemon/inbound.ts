@@ -2,9 +2,11 @@ import type { ProcessedFrame } from "@clawrelay/protocol";
 import type { Logger } from "pino";
 import { Breaker, type BreakerState, isBrokenCircuit } from "./breaker.js";
 import { chaosPoint } from "./chaos-point.js";
-import { type Clock, fullJitterDelay, type Random } from "./clock.js";
+import type { Clock, Random } from "./clock.js";
+import { EXPIRED_IN_INBOX, HookRetryBudget, type Verdict } from "./hook-budget.js";
 import { type FetchLike, type HookFormat, type HookResult, postHook } from "./hook-client.js";
 import type { HookFormatName } from "./hook-formats/types.js";
+import { ReportFlusher } from "./inbound-reports.js";
 import type { ConnectorMetrics } from "./metrics.js";
 import { Pump } from "./pump.js";
 import type { Store } from "./store.js";
@@ -51,62 +53,83 @@ class RetryableHookFailure extends Error {
   }
 }
 
-const REPORT_BATCH = 256;
-const REPORT_FLUSH_MS = 10;
+/** Lane items looked at per pass while no call may start. */
+const TEND_BATCH = 64;
+/** The worker looks at its lanes at least this often, whatever waits (a timer's delay is bounded). */
+const MAX_SLEEP_MS = 3_600_000;
+/** "Until a restart", as a retry time. */
+const NEVER = Number.MAX_SAFE_INTEGER;
 
 /**
  * Delivers inbox items to the agent's hooks, one durable step at a time. It runs beside
  * the socket handler and never blocks it: items keep arriving in the inbox while the
- * hook is slow, failing, or behind an open breaker.
+ * hook is slow, failing, or behind an open breaker. What a failure costs an item is the
+ * retry budget's to say (hook-budget.ts).
  */
 export class InboundWorker {
   private readonly breaker: Breaker;
+  private readonly budget: HookRetryBudget;
+  private readonly reports: ReportFlusher;
   private readonly pump: Pump<InboxEntry>;
   private readonly shutdown = new AbortController();
   private lastError: InboundStatus["lastError"] = null;
   private held: HookHold | null = null;
-  private reportFlushScheduled = false;
 
   constructor(private readonly options: InboundOptions) {
+    const { store, clock, logger } = options;
+    this.budget = new HookRetryBudget(options);
+    this.reports = new ReportFlusher(store, clock, options.sendReport);
     this.breaker = new Breaker(
       "hook",
       {
         failures: options.breakerFailures,
         openMs: options.breakerOpenMs,
         isFailure: (error) => error instanceof RetryableHookFailure,
+        now: () => clock.now(),
       },
       (state) => {
-        options.logger.warn({ event: `hook_breaker_${state}` }, `hook breaker is ${state}`);
-        options.metrics?.breakerChanged("hook", state, options.clock.now());
-        // A closed breaker means queued items can flow again right away.
+        logger.warn({ event: `hook_breaker_${state}` }, `hook breaker is ${state}`);
+        options.metrics?.breakerChanged("hook", state, clock.now());
+        if (state === "open") this.parkOutage();
+        // A closed breaker means everything that waited for the probe can go right away.
         if (state === "closed") queueMicrotask(() => this.wake());
       },
     );
     this.pump = new Pump<InboxEntry>({
-      clock: options.clock,
+      clock,
       concurrency: options.concurrency,
-      pick: (now, limit, busy) => (this.held || this.breaker.isShut() ? [] : options.store.inbox.due(now, limit, busy)),
+      pick: (now, limit, busy) => {
+        if (this.held || this.breaker.isShut()) {
+          this.tendWaiting(now, busy);
+          return [];
+        }
+        // Once the open window is over only one call goes: the probe.
+        return store.inbox.due(now, this.breaker.probeDue() ? 1 : limit, busy);
+      },
       nextWakeDelay: (now) => {
-        // Held: nothing is due until a restart.
-        if (this.held) return null;
-        const dueAt = options.store.inbox.nextDueAt();
-        if (dueAt === null) return null;
-        return Math.max(dueAt - now, this.breaker.remainingOpenMs());
+        const dueAt = store.inbox.nextDueAt();
+        return dueAt === null ? null : Math.min(dueAt - now, MAX_SLEEP_MS);
       },
       run: (entry) => this.deliver(entry),
       onError: (error, entry) => {
-        options.logger.error(
+        logger.error(
           { event: "hook_worker_error", messageId: entry.messageId, error: (error as Error).message },
           "inbound worker step failed",
         );
         // Keep the item, but not in a tight loop: try it again after the longest backoff.
-        if (options.store.isOpen) options.store.inbox.defer(entry.id, options.clock.now() + options.backoffMaxMs);
+        if (store.isOpen) store.inbox.defer(entry.id, clock.now() + options.backoffMaxMs);
       },
     });
   }
 
   wake(): void {
     this.pump.wake();
+  }
+
+  /** Dead letters an operator put back into the inbox: delivered even past their deadline. */
+  replayed(ids: readonly string[]): void {
+    this.budget.replayedByOperator(ids);
+    this.wake();
   }
 
   /** Inbox items whose webhook call is under way. */
@@ -124,44 +147,9 @@ export class InboundWorker {
     };
   }
 
-  /**
-   * Send queued `processed` frames while the link takes them; the sent ones are forgotten in one
-   * unsynced commit (a report sent twice after a power cut is harmless: the relay keeps the
-   * first terminal outcome).
-   */
+  /** Send the `processed` frames owed to the relay while the link takes them. */
   flushReports(): void {
-    const { store, sendReport } = this.options;
-    if (!store.isOpen) return;
-    const sent: string[] = [];
-    for (const report of store.inbox.pendingReports(REPORT_BATCH)) {
-      const frame: ProcessedFrame = {
-        type: "processed",
-        id: report.id,
-        outcome: report.outcome,
-        ...(report.reason !== null ? { reason: report.reason } : {}),
-      };
-      if (!sendReport(frame)) break;
-      sent.push(report.id);
-    }
-    if (sent.length === 0) return;
-    store.lazily(() =>
-      store.batch(() => {
-        for (const id of sent) store.inbox.reportSent(id);
-      }),
-    );
-  }
-
-  /**
-   * Reports go out at most every REPORT_FLUSH_MS, so a run of deliveries shares one query and one
-   * commit instead of paying them per item; `processed` is not on any latency path.
-   */
-  private scheduleReportFlush(): void {
-    if (this.reportFlushScheduled) return;
-    this.reportFlushScheduled = true;
-    this.options.clock.setTimeout(() => {
-      this.reportFlushScheduled = false;
-      this.flushReports();
-    }, REPORT_FLUSH_MS);
+    this.reports.flush();
   }
 
   /** Start nothing new; give calls in flight `graceMs` to finish, then abort them (the items stay pending). */
@@ -172,25 +160,88 @@ export class InboundWorker {
     clearTimeout(timer);
   }
 
+  /**
+   * While no call may start (breaker open or probing, hook held): dead-letter the waiting items
+   * whose deadline has come, and park the others until the next probe (for ever while held),
+   * never past their deadline, so the worker sleeps instead of polling and wakes for each expiry.
+   */
+  private tendWaiting(now: number, busy: ReadonlySet<string>): void {
+    const { store } = this.options;
+    const until = this.held ? NEVER : this.breaker.probeAt();
+    for (;;) {
+      let expired = 0;
+      for (const entry of store.inbox.due(now, TEND_BATCH, busy)) {
+        const verdict = this.budget.beforeCall(entry, now);
+        if (verdict.kind === "expired") {
+          this.giveUp(entry, verdict, now);
+          expired++;
+        } else if (until > now) {
+          store.inbox.defer(entry.id, this.budget.wakeBy(entry, until));
+        }
+      }
+      // An expiry moves its lane up; otherwise nothing new can have become due.
+      if (expired === 0) return;
+    }
+  }
+
+  /** The breaker just opened: what failed in the run that opened it waits for the probe, not its own backoff. */
+  private parkOutage(): void {
+    const { store } = this.options;
+    if (!store.isOpen) return;
+    for (const { id, at } of this.budget.hookWentDown(this.breaker.probeAt())) store.inbox.defer(id, at);
+  }
+
+  private context(entry: InboxEntry, attempts: number) {
+    return { correlationId: entry.correlationId, messageId: entry.messageId, kind: entry.kind, attempt: attempts + 1 };
+  }
+
+  /** Dead-letter an item without a call: past its deadline, or out of attempts. */
+  private giveUp(entry: InboxEntry, verdict: Exclude<Verdict, { kind: "call" }>, now: number): void {
+    const { store, logger } = this.options;
+    const reason = verdict.kind === "expired" ? EXPIRED_IN_INBOX : verdict.reason;
+    store.lazily(() => store.inbox.deadLetter(entry, verdict.attempts, reason, "dead_lettered", now));
+    this.budget.finished(entry.id);
+    logger.warn(
+      {
+        event: verdict.kind === "expired" ? "hook_expired_in_inbox" : "hook_dead_lettered",
+        ...this.context(entry, verdict.attempts),
+        reason,
+      },
+      verdict.kind === "expired" ? "not delivered to the agent before it expired" : "hook retries exhausted",
+    );
+    this.reports.schedule();
+  }
+
   private async deliver(entry: InboxEntry): Promise<void> {
-    const { store, clock, logger } = this.options;
-    const attempt = entry.attempts + 1;
-    const context = { correlationId: entry.correlationId, messageId: entry.messageId, kind: entry.kind, attempt };
+    const { store, clock, logger, format } = this.options;
     if (!entry.item) {
-      store.lazily(() => store.inbox.deadLetter(entry, attempt, "stored item is unreadable", "failed", clock.now()));
-      logger.error({ event: "hook_dead_lettered", ...context, reason: "unreadable" }, "unreadable inbox item");
-      this.scheduleReportFlush();
+      store.lazily(() =>
+        store.inbox.deadLetter(entry, entry.attempts + 1, "stored item is unreadable", "failed", clock.now()),
+      );
+      this.budget.finished(entry.id);
+      logger.error(
+        { event: "hook_dead_lettered", ...this.context(entry, entry.attempts), reason: "unreadable" },
+        "unreadable inbox item",
+      );
+      this.reports.schedule();
       return;
     }
+    const verdict = this.budget.beforeCall(entry, clock.now());
+    if (verdict.kind !== "call") {
+      this.giveUp(entry, verdict, clock.now());
+      return;
+    }
+    const context = this.context(entry, verdict.attempts);
     chaosPoint("after_ack", [entry], () => this.pump.runningIds);
-    const { format } = this.options;
     const request = format.request(entry.item);
     if (request === null) {
       // The format does not post this item (an OpenClaw receipt the agent is not told about): done here.
-      store.lazily(() => store.inbox.markDelivered(entry, entry.attempts, clock.now()));
+      store.lazily(() => store.inbox.markDelivered(entry, verdict.attempts, clock.now()));
+      this.budget.finished(entry.id);
       logger.debug({ event: "hook_not_posted", ...context, format: format.name }, "item settled without a hook call");
       return;
     }
+    const probe = this.breaker.probeDue();
     let result: HookResult;
     const startedAt = clock.now();
     try {
@@ -208,7 +259,7 @@ export class InboundWorker {
       });
     } catch (error) {
       if (isBrokenCircuit(error)) {
-        store.inbox.defer(entry.id, clock.now() + Math.max(this.breaker.remainingOpenMs(), 1));
+        store.inbox.defer(entry.id, this.budget.wakeBy(entry, this.breaker.probeAt()));
         return;
       }
       if (!(error instanceof RetryableHookFailure)) throw error;
@@ -221,13 +272,19 @@ export class InboundWorker {
     if (result.kind !== "delivered") this.lastError = { reason: result.reason, at: now };
     switch (result.kind) {
       case "delivered":
+        this.budget.succeeded(entry.id);
         // Unsynced: losing this in a power cut only calls the hook again (at least once).
-        store.lazily(() => store.inbox.markDelivered(entry, attempt, now));
+        store.lazily(() => store.inbox.markDelivered(entry, verdict.attempts + 1, now));
         logger.info({ event: "hook_delivered", ...context, status: result.status }, "delivered to the agent");
+        break;
+      case "rejected":
+        this.budget.finished(entry.id);
+        store.lazily(() => store.inbox.deadLetter(entry, verdict.attempts + 1, result.reason, "failed", now));
+        logger.warn({ event: "hook_rejected", ...context, status: result.status }, "the agent hook refused the item");
         break;
       case "held":
         // No item is at fault and no retry can mend a refused token: nothing is charged or failed,
-        // the item stays where it is, and no further call is made until a restart.
+        // the items wait (parked by the next pick), and no further call is made until a restart.
         if (!this.held) {
           this.held = { reason: result.reason, status: result.status, since: now };
           logger.error(
@@ -236,39 +293,25 @@ export class InboundWorker {
           );
         }
         return;
-      case "rejected":
-        store.lazily(() => store.inbox.deadLetter(entry, attempt, result.reason, "failed", now));
-        logger.warn({ event: "hook_rejected", ...context, status: result.status }, "the agent hook refused the item");
-        break;
-      case "retry":
+      case "retry": {
         if (result.unexpected) {
           logger.warn(
             { event: "hook_unexpected_answer", ...context, status: result.status, reason: result.reason },
             "the hook answered in a way its format does not document; retrying",
           );
         }
-        if (attempt >= this.options.maxAttempts) {
-          store.lazily(() =>
-            store.inbox.deadLetter(entry, attempt, `retries exhausted: ${result.reason}`, "dead_lettered", now),
-          );
-          logger.warn({ event: "hook_dead_lettered", ...context, reason: result.reason }, "hook retries exhausted");
-        } else {
-          const backoff = fullJitterDelay(
-            attempt - 1,
-            this.options.backoffBaseMs,
-            this.options.backoffMaxMs,
-            this.options.random,
-          );
-          // A hook's Retry-After is honoured up to an hour, so a typo there cannot park an item for days.
-          const delay = result.retryAfterMs !== undefined ? Math.min(result.retryAfterMs, 3_600_000) : backoff;
-          store.lazily(() => store.inbox.reschedule(entry, attempt, now + delay, result.reason, now));
-          logger.warn(
-            { event: "hook_retry", ...context, reason: result.reason, delayMs: delay },
-            "hook will be retried",
-          );
-        }
+        // The probe, or a call the breaker opened on (or finished after it opened): the hook was down.
+        const down = probe || this.breaker.state() !== "closed";
+        const nextAt = this.budget.failed(entry, result, now, { down, probeAt: this.breaker.probeAt() });
+        store.lazily(() => store.inbox.reschedule(entry, verdict.attempts, nextAt, result.reason, now));
+        this.budget.stored(entry.id);
+        logger.warn(
+          { event: "hook_retry", ...context, reason: result.reason, delayMs: nextAt - now, hookDown: down },
+          "hook will be retried",
+        );
         break;
+      }
     }
-    this.scheduleReportFlush();
+    this.reports.schedule();
   }
 }

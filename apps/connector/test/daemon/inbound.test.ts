@@ -138,16 +138,6 @@ describe("inbound hook delivery", () => {
     expect(s.store.inbox.listDeadLetters(10)).toMatchObject([{ id: message.id, attempts: 1 }]);
   });
 
-  it("dead-letters after hookMaxAttempts with outcome dead_lettered", async () => {
-    const s = await setup(() => ({ status: 500 }), { maxAttempts: 3 });
-    const message = messageItem();
-    deliver(s, message);
-    await waitUntil(() => s.reports.length === 1, 5_000, "dead letter report");
-    expect(s.hook.calls.items).toHaveLength(3);
-    expect(s.reports[0]).toMatchObject({ id: message.id, outcome: "dead_lettered" });
-    expect(s.store.inbox.listDeadLetters(10)[0]).toMatchObject({ id: message.id, attempts: 3, item: message });
-  });
-
   it("opens the breaker after 5 consecutive failures, keeps storing, then recovers with one probe", async () => {
     let healthy = false;
     const s = await setup(() => ({ status: healthy ? 200 : 503 }), { maxAttempts: 100, breakerOpenMs: 400 });
