@@ -50,8 +50,14 @@ export const CONNECTOR_DEFAULTS = {
   reconnectMinMs: 500,
   reconnectMaxMs: 30_000,
   reconnectResetAfterMs: 60_000,
-  pingIntervalMs: 20_000,
-  pongTimeoutMs: 45_000,
+  /** After a session ends, draws stay under this for the restart window: back within 5 s of a restarted relay (§8). */
+  reconnectFastMaxMs: 2_000,
+  reconnectFastWindowMs: 120_000,
+  /** After this many sessions in a row shorter than reconnectResetAfterMs (a flapping relay), no more restart windows. */
+  reconnectFlapSessions: 20,
+  /** Below RELAY_FAILOVER_AFTER_MS, so a live active connector is never failed over (§6, §8). */
+  pingIntervalMs: 5_000,
+  pongTimeoutMs: 15_000,
   hookBreakerFailures: 5,
   hookBreakerOpenMs: 30_000,
   outboxBreakerFailures: 5,

@@ -1,6 +1,7 @@
 import type { DeliverItem, ReconnectAckFrame, RelayFrame } from "@clawrelay/protocol";
 import type { Logger } from "pino";
 import type { Clock, Random } from "./clock.js";
+import type { ReconnectTiming } from "./link-policy.js";
 import type { Signer } from "./signer.js";
 import type { ResumeState } from "./store.js";
 
@@ -14,10 +15,7 @@ export type LinkState =
   | "closed";
 export type Role = "active" | "standby";
 
-export interface LinkTiming {
-  reconnectMinMs: number;
-  reconnectMaxMs: number;
-  reconnectResetAfterMs: number;
+export interface LinkTiming extends ReconnectTiming {
   pingIntervalMs: number;
   pongTimeoutMs: number;
   connectTimeoutMs: number;
@@ -58,7 +56,7 @@ export type LinkEvents = {
   role: [Role, string];
   connected: [ReconnectAckFrame];
   disconnected: [{ code: number; reason: string; wasConnected: boolean }];
-  reconnect_scheduled: [{ delayMs: number; relayUrl: string; attempt: number }];
+  reconnect_scheduled: [{ delayMs: number; relayUrl: string; attempt: number; restartWindow: boolean }];
   attempt: [{ relayUrl: string }];
   pong: [];
   frame: [RelayFrame];

@@ -45,7 +45,7 @@ export class RelayLink extends EventEmitter<LinkEvents> {
 
   constructor(private readonly options: LinkOptions) {
     super();
-    this.policy = new ReconnectPolicy(options.relayUrls, options.timing, options.random);
+    this.policy = new ReconnectPolicy(options.relayUrls, options.timing, options.clock, options.random);
     this.mode = options.takeover ? "takeover" : "auto";
   }
 
@@ -329,9 +329,9 @@ export class RelayLink extends EventEmitter<LinkEvents> {
 
   private scheduleReconnect(): void {
     if (this.state === "closed" || this.state === "credentials_rejected") return;
-    const { delayMs, attempt } = this.policy.nextDelay();
+    const { delayMs, attempt, restartWindow } = this.policy.nextDelay();
     this.setState("backoff");
-    this.emit("reconnect_scheduled", { delayMs, relayUrl: this.policy.relayUrl, attempt });
+    this.emit("reconnect_scheduled", { delayMs, relayUrl: this.policy.relayUrl, attempt, restartWindow });
     this.replaceTimer(
       "reconnect",
       this.options.clock.setTimeout(() => {

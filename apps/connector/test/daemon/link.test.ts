@@ -1,86 +1,7 @@
-import type { DeliverItem } from "@clawrelay/protocol";
-import { afterEach, describe, expect, it } from "vitest";
-import { RelayLink } from "../../src/daemon/link.js";
-import type { DeliverOutcome, LinkOptions, LinkState, Role } from "../../src/daemon/link-types.js";
-import { ManualClock } from "./helpers/clock.js";
-import { captureLogger, messageItem, waitUntil } from "./helpers/common.js";
-import { deadPort, FakeRelay, Waitable } from "./helpers/fake-relay.js";
-import { type TestIdentity, testIdentity } from "./helpers/signer.js";
-
-const TIMING = {
-  reconnectMinMs: 500,
-  reconnectMaxMs: 30_000,
-  reconnectResetAfterMs: 60_000,
-  pingIntervalMs: 20_000,
-  pongTimeoutMs: 45_000,
-  connectTimeoutMs: 15_000,
-};
-
-interface Harness {
-  link: RelayLink;
-  clock: ManualClock;
-  delivered: DeliverItem[][];
-  roles: Waitable<{ role: Role; reason: string }>;
-  states: Waitable<LinkState>;
-  scheduled: Waitable<{ delayMs: number; relayUrl: string; attempt: number }>;
-  attempts: Waitable<string>;
-  pongs: Waitable<number>;
-  logs: ReturnType<typeof captureLogger>;
-  identity: TestIdentity;
-}
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function relay(options: ConstructorParameters<typeof FakeRelay>[0] = {}): Promise<FakeRelay> {
-  const started = await new FakeRelay(options).start();
-  cleanups.push(() => started.close());
-  return started;
-}
-
-async function harness(overrides: Partial<LinkOptions> & { relayUrls: string[] }): Promise<Harness> {
-  const clock = new ManualClock();
-  const logs = captureLogger();
-  const delivered: DeliverItem[][] = [];
-  const identity = await testIdentity();
-  const link = new RelayLink({
-    agentId: "bob-agent",
-    connectorId: "connector-test-1",
-    takeover: false,
-    signer: identity.signer,
-    clock,
-    random: () => 1,
-    logger: logs.logger,
-    timing: TIMING,
-    resumeState: () => ({ lastReceivedId: "01JLASTRECEIVED", offlineSinceMs: 1_699_999_000_000 }),
-    onDeliver: (items): DeliverOutcome => {
-      delivered.push(items);
-      return { ack: items.map((item) => item.id), nackInboxFull: [] };
-    },
-    ...overrides,
-  });
-  const h: Harness = {
-    link,
-    clock,
-    delivered,
-    roles: new Waitable(),
-    states: new Waitable(),
-    scheduled: new Waitable(),
-    attempts: new Waitable(),
-    pongs: new Waitable(),
-    logs,
-    identity,
-  };
-  link.on("role", (role, reason) => h.roles.push({ role, reason }));
-  link.on("state", (state) => h.states.push(state));
-  link.on("reconnect_scheduled", (info) => h.scheduled.push(info));
-  link.on("attempt", ({ relayUrl }) => h.attempts.push(relayUrl));
-  link.on("pong", () => h.pongs.push(clock.now()));
-  cleanups.push(() => link.stop());
-  return h;
-}
+import { describe, expect, it } from "vitest";
+import { messageItem, waitUntil } from "./helpers/common.js";
+import { deadPort } from "./helpers/fake-relay.js";
+import { establish, harness, relay, stayConnected, TIMING } from "./helpers/link-harness.js";
 
 describe("RelayLink handshake and frames", () => {
   it("upgrades with fresh signed headers and sends reconnect first", async () => {
@@ -208,50 +129,41 @@ describe("RelayLink reconnects", () => {
     const fake = await relay({ autoPong: true });
     const h = await harness({ relayUrls: [fake.url] });
     h.link.start();
-    // Two quick failures: the next delay would be 2000.
-    for (let index = 0; index < 2; index++) {
-      const connection = await fake.connections.waitFor(() => true, index);
-      connection.socket.close(1011, "internal");
-      const scheduled = await h.scheduled.waitFor(() => true, index);
-      h.clock.advance(scheduled.delayMs);
-    }
-    // A short session (30 s) keeps the count: 2000.
-    let connection = await fake.connections.waitFor(() => true, 2);
-    connection.ack();
-    await h.states.waitFor((state) => state === "connected");
-    h.clock.advance(20_000);
-    await h.pongs.waitFor(() => true, 0);
-    h.clock.advance(10_000);
+    // One quick failure: the next ceiling would be 1000 (a reset would make it 500).
+    const refused = await fake.connections.waitFor();
+    refused.socket.close(1011, "internal");
+    h.clock.advance((await h.scheduled.waitFor()).delayMs);
+
+    // A 30 s session keeps the count.
+    let connection = await fake.connections.waitFor(() => true, 1);
+    await establish(h, connection);
+    await stayConnected(h, 30_000);
     connection.socket.close(1011, "internal");
-    const afterShort = await h.scheduled.waitFor(() => true, 2);
-    expect(afterShort.delayMs).toBe(2000);
+    const afterShort = await h.scheduled.waitFor(() => true, 1);
+    expect(afterShort).toMatchObject({ delayMs: 1000, attempt: 1 });
     h.clock.advance(afterShort.delayMs);
 
-    // A 60 s session resets it: 500.
-    connection = await fake.connections.waitFor(() => true, 3);
-    connection.ack();
-    await h.states.waitFor((state) => state === "connected", h.states.items.length - 1);
-    const pongsBefore = h.pongs.items.length;
-    for (let tick = 0; tick < 3; tick++) {
-      h.clock.advance(20_000);
-      await h.pongs.waitFor(() => true, pongsBefore + tick);
-    }
+    // A 60 s session resets it.
+    connection = await fake.connections.waitFor(() => true, 2);
+    await establish(h, connection);
+    await stayConnected(h, 60_000);
     connection.socket.close(1011, "internal");
-    const afterLong = await h.scheduled.waitFor(() => true, 3);
-    expect(afterLong.delayMs).toBe(500);
+    const afterLong = await h.scheduled.waitFor(() => true, 2);
+    expect(afterLong).toMatchObject({ delayMs: 500, attempt: 0 });
   });
 
-  it("pings every 20 s and reconnects when no pong came for 45 s", async () => {
+  it("pings every 5 s and reconnects when no pong came for 15 s (the defaults)", async () => {
+    expect([TIMING.pingIntervalMs, TIMING.pongTimeoutMs]).toEqual([5_000, 15_000]);
     const fake = await relay({ autoPong: false });
     const h = await harness({ relayUrls: [fake.url] });
     h.link.start();
     const connection = await fake.connections.waitFor();
-    connection.ack();
-    await h.states.waitFor((state) => state === "connected");
-    h.clock.advance(20_000);
-    await connection.received.waitFor((entry) => entry.kind === "text" && entry.text === "ping");
-    h.clock.advance(20_000);
-    await connection.received.waitFor((entry) => entry.kind === "text" && entry.text === "ping", 2);
+    await establish(h, connection);
+    const pings = () => connection.received.items.filter((entry) => entry.kind === "text").length;
+    h.clock.advance(5_000);
+    await waitUntil(() => pings() === 1);
+    h.clock.advance(5_000);
+    await waitUntil(() => pings() === 2);
     h.clock.advance(4_999);
     expect(h.scheduled.items).toHaveLength(0);
     expect(h.link.status().state).toBe("connected");
@@ -264,6 +176,26 @@ describe("RelayLink reconnects", () => {
     await fake.connections.waitFor(() => true, 1);
   });
 
+  it("follows a configured ping interval and pong timeout", async () => {
+    const fake = await relay({ autoPong: false });
+    const h = await harness({
+      relayUrls: [fake.url],
+      timing: { ...TIMING, pingIntervalMs: 20_000, pongTimeoutMs: 45_000 },
+    });
+    h.link.start();
+    const connection = await fake.connections.waitFor();
+    await establish(h, connection);
+    h.clock.advance(19_999);
+    expect(connection.received.items.some((entry) => entry.kind === "text")).toBe(false);
+    h.clock.advance(1);
+    await connection.received.waitFor((entry) => entry.kind === "text" && entry.text === "ping");
+    h.clock.advance(44_999 - 20_000);
+    expect(h.link.status().state).toBe("connected");
+    h.clock.advance(1);
+    await connection.closed;
+    expect(h.logs.events()).toContain("heartbeat_timeout");
+  });
+
   it("keeps the session while pongs arrive", async () => {
     const fake = await relay({ autoPong: true });
     const h = await harness({ relayUrls: [fake.url] });
@@ -271,10 +203,8 @@ describe("RelayLink reconnects", () => {
     const connection = await fake.connections.waitFor();
     connection.ack();
     await h.states.waitFor((state) => state === "connected");
-    for (let tick = 0; tick < 5; tick++) {
-      h.clock.advance(20_000);
-      await h.pongs.waitFor(() => true, tick);
-    }
+    await stayConnected(h, 100_000);
+    expect(h.pongs.items).toHaveLength(20);
     expect(h.link.status().state).toBe("connected");
     expect(h.scheduled.items).toHaveLength(0);
   });

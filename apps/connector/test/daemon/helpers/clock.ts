@@ -47,6 +47,14 @@ export class ManualClock implements Clock {
     this.pending = this.pending.filter((entry) => !entry.cancelled);
   }
 
+  /**
+   * Time passes and no timer runs, as in a process that was stopped (SIGSTOP, a machine asleep);
+   * the next `advance` runs what fell due meanwhile, each timer late.
+   */
+  pause(ms: number): void {
+    this.current += ms;
+  }
+
   /** Timers still waiting, for assertions. */
   pendingDelays(): number[] {
     return this.pending.filter((entry) => !entry.cancelled).map((entry) => entry.at - this.current);
