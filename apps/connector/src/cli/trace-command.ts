@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CONNECTOR_DEFAULTS } from "@clawrelay/protocol";
 import type { Command } from "commander";
+import { loadConnectorConfig } from "../daemon/config.js";
 import { localBaseUrl, localTarget, localToken } from "../daemon/local-client.js";
 import type { LocalTrace } from "../daemon/trace-wire.js";
 import { CliError, EXIT } from "./errors.js";
@@ -16,6 +17,7 @@ import {
   resolveAgentRef,
 } from "./identity-files.js";
 import { collect, wholeNumber } from "./options.js";
+import { credentialRefusal, TrustedOrigins } from "./trace-origins.js";
 import { buildReport, type RelaySkipped, renderReport } from "./trace-report.js";
 import {
   type ConnectorAnswer,
@@ -41,11 +43,14 @@ interface TraceOptions {
 }
 
 /**
- * `--connector`: a connector's config file (its address and API token), or its API's URL (the
- * token then from CLAWRELAY_API_TOKEN or CLAWRELAY_DATA_DIR, as for the other client commands).
+ * `--connector`: a connector's config file (its address, API token and the relays it is
+ * configured with), or its API's URL (the token then from CLAWRELAY_API_TOKEN or
+ * CLAWRELAY_DATA_DIR, as for the other client commands).
  */
-async function connectorSource(value: string): Promise<ConnectorSource> {
+async function connectorSource(value: string, trusted: TrustedOrigins): Promise<ConnectorSource> {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && existsSync(value)) {
+    const config = await loadConnectorConfig(value);
+    for (const relay of config.relayUrls) trusted.add(relay);
     const target = await localTarget({ config: value });
     return { url: localBaseUrl(target), ...(target.token !== undefined ? { token: target.token } : {}) };
   }
@@ -125,6 +130,7 @@ async function readRelay(
   subject: TraceSubject,
   auth: { auth: RelayAuth } | null,
   origin: string | null,
+  trusted: TrustedOrigins,
   timeoutMs: number,
 ): Promise<RelayAnswer | RelaySkipped> {
   const skip = (reason: string): RelaySkipped => ({ status: "skipped", reason });
@@ -132,6 +138,8 @@ async function readRelay(
   if (subject.to === null) return skip("the recipient is unknown: pass --to <agentId>");
   if (auth === null) return skip("no credentials: pass --agent <id|dir> or set CLAWRELAY_ADMIN_TOKEN");
   if (origin === null) return skip("the relay is unknown: pass --relay <origin>");
+  const refusal = credentialRefusal(origin, auth.auth, trusted);
+  if (refusal !== null) return refusal;
   return fetchRelayRecord(origin, subject.to, subject.messageId, auth.auth, timeoutMs);
 }
 
@@ -150,14 +158,23 @@ export function registerTraceCommand(program: Command, home: () => string): void
     )
     .option("--agent <dir|id>", "read the relay's record as this agent (its sender or recipient)")
     .option("--admin-token <token>", "read the relay's record as the admin (prefer env CLAWRELAY_ADMIN_TOKEN)")
-    .option("--relay <origin>", "the recipient's relay (default: from the message or the connectors)")
+    .option(
+      "--relay <origin>",
+      "the recipient's relay (default: from the message or the connectors, asked only when it is a relay of a --connector config, of CLAWRELAY_RELAY_URLS or the --agent's home relay)",
+    )
     .option("--to <agentId>", "the recipient, when no connector knows the message")
     .option("--json", "print the trace as JSON")
     .option("--timeout <ms>", "timeout of each request", "10000")
     .action(async (id: string, options: TraceOptions) => {
       if (!ID_PATTERN.test(id)) throw new CliError(`"${id}" is not a correlation, message or outbound id`);
       const timeout = wholeNumber(options.timeout, "--timeout", 1, 600_000);
-      const sources = await Promise.all((options.connector ?? [DEFAULT_CONNECTOR]).map(connectorSource));
+      // Origins the user named or configured: the only ones credentials are sent to.
+      const trusted = new TrustedOrigins();
+      if (options.relay !== undefined) trusted.add(normalizeRelayOrigin(options.relay));
+      for (const relay of (process.env.CLAWRELAY_RELAY_URLS ?? "").split(",")) trusted.add(relay.trim());
+      const sources = await Promise.all(
+        (options.connector ?? [DEFAULT_CONNECTOR]).map((value) => connectorSource(value, trusted)),
+      );
       const to = options.to === undefined ? undefined : checkAgentId(options.to);
 
       const connectors = await Promise.all(sources.map((source) => fetchConnectorTrace(source, id, timeout)));
@@ -182,7 +199,7 @@ export function registerTraceCommand(program: Command, home: () => string): void
 
       const auth = await chooseAuth(options, home(), subject);
       const origin = relayOrigin(options, subject, linkOf, auth);
-      const relay = await readRelay(subject, auth, origin, timeout);
+      const relay = await readRelay(subject, auth, origin, trusted, timeout);
 
       const report = buildReport({
         subject,

@@ -8,6 +8,8 @@ import { buildTimeline, lastHopOf, type TimelineEntry } from "./trace-timeline.j
 export interface RelaySkipped {
   status: "skipped";
   reason: string;
+  /** Set when the relay was known but the credentials were kept from it (see trace-origins.ts). */
+  code?: "untrusted_origin" | "insecure_origin";
 }
 
 export interface TraceReport extends Omit<TraceSubject, "toRelay"> {
@@ -71,7 +73,13 @@ export function buildReport(input: {
   });
   const relaySource: TraceReport["sources"]["relay"] =
     input.relay.status === "skipped"
-      ? { url: null, status: "skipped", as: null, reason: input.relay.reason }
+      ? {
+          url: null,
+          status: "skipped",
+          as: null,
+          reason: input.relay.reason,
+          ...(input.relay.code !== undefined ? { code: input.relay.code } : {}),
+        }
       : {
           url: input.relay.url,
           status: input.relay.status,
