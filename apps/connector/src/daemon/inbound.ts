@@ -168,27 +168,37 @@ export class InboundWorker {
   private tendWaiting(now: number, busy: ReadonlySet<string>): void {
     const { store } = this.options;
     const until = this.held ? NEVER : this.breaker.probeAt();
-    for (;;) {
-      let expired = 0;
-      for (const entry of store.inbox.due(now, TEND_BATCH, busy)) {
-        const verdict = this.budget.beforeCall(entry, now);
-        if (verdict.kind === "expired") {
-          this.giveUp(entry, verdict, now);
-          expired++;
-        } else if (until > now) {
-          store.inbox.defer(entry.id, this.budget.wakeBy(entry, until));
+    // One unsynced commit: a lost park only makes an item due early, a lost expiry repeats.
+    store.lazily(() =>
+      store.batch(() => {
+        for (;;) {
+          let expired = 0;
+          for (const entry of store.inbox.due(now, TEND_BATCH, busy)) {
+            const verdict = this.budget.beforeCall(entry, now);
+            if (verdict.kind === "expired") {
+              this.giveUp(entry, verdict, now);
+              expired++;
+            } else if (until > now) {
+              store.inbox.defer(entry.id, this.budget.wakeBy(entry, until));
+            }
+          }
+          // An expiry moves its lane up; otherwise nothing new can have become due.
+          if (expired === 0) return;
         }
-      }
-      // An expiry moves its lane up; otherwise nothing new can have become due.
-      if (expired === 0) return;
-    }
+      }),
+    );
   }
 
   /** The breaker just opened: what failed in the run that opened it waits for the probe, not its own backoff. */
   private parkOutage(): void {
     const { store } = this.options;
     if (!store.isOpen) return;
-    for (const { id, at } of this.budget.hookWentDown(this.breaker.probeAt())) store.inbox.defer(id, at);
+    const parked = this.budget.hookWentDown(this.breaker.probeAt());
+    store.lazily(() =>
+      store.batch(() => {
+        for (const { id, at } of parked) store.inbox.defer(id, at);
+      }),
+    );
   }
 
   private context(entry: InboxEntry, attempts: number) {
