@@ -45,8 +45,9 @@ function agentWithConnector(relay: LocalRelay, id: string) {
   return startAgent(relay, cleanup, {
     id,
     dataDir: join(scratch, `connector-${id}`),
-    // Relay A goes down and comes back in one test: reconnect and resend quickly.
-    extra: { reconnectMaxMs: 1000, outboxBackoffMaxMs: 1000 },
+    // Relay A goes down and comes back in one test: reconnect and resend quickly. Each agent sends
+    // to the other's relay by toRelay, which a connector allows only for a trusted relay.
+    extra: { reconnectMaxMs: 1000, outboxBackoffMaxMs: 1000, trustedRelays: [relayA.url, relayB.url] },
   });
 }
 

@@ -50,7 +50,7 @@ interface TraceOptions {
 async function connectorSource(value: string, trusted: TrustedOrigins): Promise<ConnectorSource> {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && existsSync(value)) {
     const config = await loadConnectorConfig(value);
-    for (const relay of config.relayUrls) trusted.add(relay);
+    for (const relay of [...config.relayUrls, ...config.trustedRelays]) trusted.add(relay);
     const target = await localTarget({ config: value });
     return { url: localBaseUrl(target), ...(target.token !== undefined ? { token: target.token } : {}) };
   }

@@ -89,6 +89,9 @@ async function route(request: IncomingMessage, response: ServerResponse, options
     if (!result.ok && result.reason === "no_recipient") {
       throw new RelayError("invalid_request", "to: required unless inReplyTo names a message this connector received");
     }
+    if (!result.ok && result.reason === "untrusted_relay") {
+      throw new RelayError("invalid_request", "toRelay: not one of this connector's relayUrls or trustedRelays");
+    }
     if (!result.ok) {
       throw new RelayError("queue_full", "the outbox is full", { retryAfterSeconds: OUTBOX_FULL_RETRY_SECONDS });
     }

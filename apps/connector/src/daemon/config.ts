@@ -55,6 +55,11 @@ export const connectorConfigSchema = z
     agentId: agentIdSchema,
     identityDir: z.string().min(1),
     relayUrls: z.array(httpUrl).min(1, "needs at least one relay URL").max(16),
+    /**
+     * Other relays a message may name as `toRelay`. Signed requests carry the identity token, so
+     * they go only to these and to `relayUrls` (PROTOCOL.md §8, SECURITY.md).
+     */
+    trustedRelays: z.array(httpUrl).max(64).default([]),
     dataDir: z.string().min(1),
     listen: z
       .strictObject({
@@ -133,6 +138,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { variable: "CLAWRELAY_AGENT_ID", path: ["agentId"], kind: "string" },
   { variable: "CLAWRELAY_IDENTITY_DIR", path: ["identityDir"], kind: "string" },
   { variable: "CLAWRELAY_RELAY_URLS", path: ["relayUrls"], kind: "list" },
+  { variable: "CLAWRELAY_TRUSTED_RELAYS", path: ["trustedRelays"], kind: "list" },
   { variable: "CLAWRELAY_DATA_DIR", path: ["dataDir"], kind: "string" },
   { variable: "CLAWRELAY_LISTEN_HOST", path: ["listen", "host"], kind: "string" },
   { variable: "CLAWRELAY_LISTEN_PORT", path: ["listen", "port"], kind: "integer" },

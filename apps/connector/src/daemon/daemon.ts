@@ -10,7 +10,7 @@ import { InboundWorker } from "./inbound.js";
 import { RelayLink } from "./link.js";
 import { createLogger, type Logger } from "./logger.js";
 import { ConnectorMetrics } from "./metrics.js";
-import { OutboundWorker } from "./outbound.js";
+import { OutboundWorker, relayOriginOf } from "./outbound.js";
 import { createIdentitySigner, type Signer } from "./signer.js";
 import { Store } from "./store.js";
 
@@ -123,6 +123,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     metrics,
   });
   const firstRelayUrl = config.relayUrls[0] as string;
+  const trustedRelays = new Set([...config.relayUrls, ...config.trustedRelays].map(relayOriginOf));
   const outbound = new OutboundWorker({
     store,
     clock,
@@ -132,6 +133,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     logger,
     agentId: config.agentId,
     homeRelayUrl: () => link?.connectedRelayUrl() ?? firstRelayUrl,
+    isTrustedRelay: (origin) => trustedRelays.has(origin),
     defaultTtlSeconds: config.defaultTtlSeconds,
     timeoutMs: config.relayTimeoutMs,
     backoffBaseMs: config.outboxBackoffBaseMs,

@@ -21,6 +21,11 @@ export interface OutboundOptions {
   agentId: string;
   /** Where messages without `toRelay` go: the relay of the live session, else the first configured one. */
   homeRelayUrl: () => string;
+  /**
+   * Whether a `toRelay` origin may be sent to: a signed request carries the identity token, so it
+   * goes only to the configured relays and `trustedRelays`, never to any origin a caller names.
+   */
+  isTrustedRelay: (origin: string) => boolean;
   defaultTtlSeconds: number;
   timeoutMs: number;
   backoffBaseMs: number;
@@ -33,8 +38,21 @@ export interface OutboundOptions {
   metrics?: ConnectorMetrics;
 }
 
-/** `enqueue`'s answer: the outbox's, or no recipient (no `to`, and `inReplyTo` names no received message). */
-export type OutboundEnqueueResult = EnqueueResult | { ok: false; reason: "no_recipient" };
+/**
+ * `enqueue`'s answer: the outbox's, or no recipient (no `to`, and `inReplyTo` names no received
+ * message), or a `toRelay` this connector does not trust.
+ */
+export type OutboundEnqueueResult = EnqueueResult | { ok: false; reason: "no_recipient" | "untrusted_relay" };
+
+/** A relay URL as an origin (`https://relay.example.com`), or null when it is not one. */
+export function relayOriginOf(value: string): string | null {
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Where a message goes and in which conversation, after the reply rules of PROTOCOL.md §8. */
 export type ReplyTarget =
@@ -113,6 +131,7 @@ export class OutboundWorker {
 
   /** Commit the message to the outbox (nothing is sent before this returns) and wake the drain. */
   enqueue(body: OutboundBody, context: { sessionKey?: string } = {}): OutboundEnqueueResult {
+    if (body.toRelay !== undefined && !this.trusts(body.toRelay)) return { ok: false, reason: "untrusted_relay" };
     const target = replyTarget(body, this.options.store);
     if (!target.ok) return target;
     const { to, conversationId } = target;
@@ -177,6 +196,11 @@ export class OutboundWorker {
     clearTimeout(timer);
   }
 
+  private trusts(relay: string): boolean {
+    const origin = relayOriginOf(relay);
+    return origin !== null && this.options.isTrustedRelay(origin);
+  }
+
   private targetOrigin(record: OutboundRecord): string {
     return (record.toRelay ?? this.options.homeRelayUrl()).replace(/\/+$/, "");
   }
@@ -230,6 +254,25 @@ export class OutboundWorker {
 
   private async send(record: OutboundRecord): Promise<void> {
     const { store, clock, logger } = this.options;
+    if (record.toRelay !== null && !this.trusts(record.toRelay)) {
+      // Stored before the relay left the config (or before this check existed): never signed, never sent.
+      this.failLocally(
+        record,
+        "failed",
+        "untrusted_relay: toRelay is not one of this connector's relays",
+        record.attempts,
+      );
+      logger.warn(
+        {
+          event: "outbound_failed",
+          correlationId: record.correlationId,
+          outboundId: record.outboundId,
+          code: "untrusted_relay",
+        },
+        "toRelay is not a trusted relay",
+      );
+      return;
+    }
     const origin = this.targetOrigin(record);
     const breaker = this.breakerFor(origin);
     const attempt = record.attempts + 1;

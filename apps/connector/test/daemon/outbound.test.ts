@@ -95,7 +95,13 @@ describe("outbound", () => {
     });
     const clock = new ManualClock(Date.now());
     const { api, connector } = await start(
-      { dataDir: dir, relayUrls: [`http://127.0.0.1:${await deadPort()}`], hookUrl: hook.url(), outboxConcurrency: 1 },
+      {
+        dataDir: dir,
+        relayUrls: [`http://127.0.0.1:${await deadPort()}`],
+        trustedRelays: [relay.url],
+        hookUrl: hook.url(),
+        outboxConcurrency: 1,
+      },
       { clock },
     );
     // The link is pointed at a dead port; sends go to `toRelay`.
