@@ -1,6 +1,7 @@
-import { type ErrorBody, type ErrorCode, isAgentId, RETRY_AFTER_STATUSES, RelayError } from "@clawrelay/protocol";
+import { type ErrorBody, type ErrorCode, RETRY_AFTER_STATUSES, RelayError } from "@clawrelay/protocol";
 import type { Context } from "hono";
 import { log } from "./log.js";
+import { countRefusal } from "./metrics/refusals.js";
 import type { AppEnv } from "./types.js";
 
 export function errorBody(
@@ -34,26 +35,25 @@ export function errorResponse(error: RelayError, correlationId: string, extraHea
 export function onError(err: Error, c: Context<AppEnv>): Response {
   const correlationId = c.get("correlationId") ?? "unknown";
   if (err instanceof RelayError) {
-    if (err.status === 401) noteAuthFailure(c, err.code);
+    if (err.status === 401 || c.get("refused")) noteRefusal(c, err.code);
     return errorResponse(err, correlationId, c.res.headers);
   }
   log("error", { event: "unhandled_error", correlationId, error: err.name });
   return errorResponse(new RelayError("internal", "internal error"), correlationId);
 }
 
-const AGENT_PATH = /^\/v1\/agents\/([^/]+)\//;
-
 /**
- * Count an authentication failure in the addressed agent's session (its metrics show auth
- * failures by code). In the background, after the answer; the session ignores unknown agents.
+ * Count a refused request (every 401, and anything the signed-request checks refused) by code in
+ * the metrics shards — never in the relay session the path names (PROTOCOL.md §3): a caller
+ * that proved nothing must not be able to create, wake or write a session.
  */
-function noteAuthFailure(c: Context<AppEnv>, code: string): void {
-  const agentId = AGENT_PATH.exec(new URL(c.req.url).pathname)?.[1];
-  if (!agentId || !isAgentId(agentId)) return;
-  const session = c.env.RELAY_SESSION.get(c.env.RELAY_SESSION.idFromName(agentId));
+function noteRefusal(c: Context<AppEnv>, code: ErrorCode): void {
+  let waitUntil: ((work: Promise<unknown>) => void) | null = null;
   try {
-    c.executionCtx.waitUntil(session.recordAuthFailure(agentId, code).catch(() => undefined));
+    const ctx = c.executionCtx;
+    waitUntil = (work) => ctx.waitUntil(work);
   } catch {
-    // No execution context (a direct app.request in a unit test): skip the count.
+    // No execution context (a bare app.request in a unit test): the count waits for the next flush.
   }
+  countRefusal(c.env, code, Date.now(), waitUntil);
 }

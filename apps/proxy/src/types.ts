@@ -27,6 +27,8 @@ export type AppEnv = {
     config: RelayConfig;
     /** Set by the signed-request middleware. */
     caller: SignedCaller;
+    /** Set when the signed-request checks refused the request (counted by code outside the sessions). */
+    refused: boolean;
     /** Exact request body bytes (already read under the cap), when the request had one. */
     body: Uint8Array | null;
   };

@@ -11,7 +11,7 @@ import {
   TIMESTAMP_PATTERN,
 } from "@clawrelay/protocol";
 import { canonicalString, contentDigest, TokenError, tokenHash, verifyCanonical } from "@clawrelay/signing";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { readBodyCapped } from "../middleware/body.js";
 import type { AppEnv } from "../types.js";
 import { assertNotRevoked, type RevocationSource } from "./revocations.js";
@@ -85,68 +85,77 @@ export function signedRequest(options: SignedRequestOptions = {}): MiddlewareHan
   const revocations = options.revocations ?? directoryRevocations;
   const now = options.now ?? Date.now;
   return async function signedRequestMiddleware(c, next) {
-    const config = c.get("config");
-    const signed = readSignedHeaders(c.req.raw.headers);
-    const nowMs = now();
-    const nowSeconds = Math.floor(nowMs / 1000);
-
-    const hashOfToken = await tokenHash(signed.token);
-    let identity: Awaited<ReturnType<typeof verifyIdentityCached>>;
     try {
-      identity = await verifyIdentityCached(signed.token, hashOfToken, config, nowSeconds);
+      await verifySignedRequest(c, revocations(c.env), now());
     } catch (err) {
-      if (err instanceof TokenError)
-        throw new RelayError(
-          err.code,
-          err.code === "token_expired" ? "identity token expired" : "identity token rejected",
-        );
+      // Everything up to and including the signature is the Worker's alone (PROTOCOL.md §3).
+      if (err instanceof RelayError) c.set("refused", true);
       throw err;
     }
-    const { claims } = identity;
-
-    await assertNotRevoked(revocations(c.env), claims.jti, claims.sub, nowMs);
-
-    if (Math.abs(nowSeconds - Number(signed.timestamp)) > PROTOCOL_LIMITS.timestampSkewSeconds) {
-      throw new RelayError("timestamp_skew", "X-Claw-Timestamp is outside the allowed skew");
-    }
-
-    const body = await readBodyCapped(c.req.raw, config.RELAY_MAX_BODY_BYTES);
-    const hasBody = body !== null && body.byteLength > 0;
-    if (hasBody && signed.contentDigest === null) {
-      throw new RelayError("missing_credentials", "Content-Digest header required with a body");
-    }
-    if (signed.contentDigest !== null && signed.contentDigest !== (await contentDigest(body ?? new Uint8Array(0)))) {
-      throw new RelayError("digest_mismatch", "Content-Digest does not match the body");
-    }
-
-    const url = new URL(c.req.url);
-    const canonical = canonicalString({
-      method: c.req.method,
-      host: c.req.header("host") ?? url.host,
-      pathAndQuery: rawPathAndQuery(c.req.url),
-      timestamp: signed.timestamp,
-      nonce: signed.nonce,
-      contentDigest: signed.contentDigest ?? "",
-      tokenHash: hashOfToken,
-      correlationId: signed.correlationId ?? "",
-      idempotencyKey: signed.idempotencyKey ?? "",
-    });
-    if (!(await verifyCanonical(identity.publicKey, canonical, signed.signature))) {
-      throw new RelayError("invalid_signature", "signature does not verify");
-    }
-
-    c.set("body", body);
-    c.set("caller", {
-      kind: "agent",
-      agentId: claims.sub,
-      relay: claims.relay,
-      jti: claims.jti,
-      tokenExpiresAt: claims.exp,
-      nonce: signed.nonce,
-      correlationId: c.get("correlationId"),
-    });
     await next();
   };
+}
+
+async function verifySignedRequest(c: Context<AppEnv>, revocations: RevocationSource, nowMs: number): Promise<void> {
+  const config = c.get("config");
+  const signed = readSignedHeaders(c.req.raw.headers);
+  const nowSeconds = Math.floor(nowMs / 1000);
+
+  const hashOfToken = await tokenHash(signed.token);
+  let identity: Awaited<ReturnType<typeof verifyIdentityCached>>;
+  try {
+    identity = await verifyIdentityCached(signed.token, hashOfToken, config, nowSeconds);
+  } catch (err) {
+    if (err instanceof TokenError)
+      throw new RelayError(
+        err.code,
+        err.code === "token_expired" ? "identity token expired" : "identity token rejected",
+      );
+    throw err;
+  }
+  const { claims } = identity;
+
+  await assertNotRevoked(revocations, claims.jti, claims.sub, nowMs);
+
+  if (Math.abs(nowSeconds - Number(signed.timestamp)) > PROTOCOL_LIMITS.timestampSkewSeconds) {
+    throw new RelayError("timestamp_skew", "X-Claw-Timestamp is outside the allowed skew");
+  }
+
+  const body = await readBodyCapped(c.req.raw, config.RELAY_MAX_BODY_BYTES);
+  const hasBody = body !== null && body.byteLength > 0;
+  if (hasBody && signed.contentDigest === null) {
+    throw new RelayError("missing_credentials", "Content-Digest header required with a body");
+  }
+  if (signed.contentDigest !== null && signed.contentDigest !== (await contentDigest(body ?? new Uint8Array(0)))) {
+    throw new RelayError("digest_mismatch", "Content-Digest does not match the body");
+  }
+
+  const url = new URL(c.req.url);
+  const canonical = canonicalString({
+    method: c.req.method,
+    host: c.req.header("host") ?? url.host,
+    pathAndQuery: rawPathAndQuery(c.req.url),
+    timestamp: signed.timestamp,
+    nonce: signed.nonce,
+    contentDigest: signed.contentDigest ?? "",
+    tokenHash: hashOfToken,
+    correlationId: signed.correlationId ?? "",
+    idempotencyKey: signed.idempotencyKey ?? "",
+  });
+  if (!(await verifyCanonical(identity.publicKey, canonical, signed.signature))) {
+    throw new RelayError("invalid_signature", "signature does not verify");
+  }
+
+  c.set("body", body);
+  c.set("caller", {
+    kind: "agent",
+    agentId: claims.sub,
+    relay: claims.relay,
+    jti: claims.jti,
+    tokenExpiresAt: claims.exp,
+    nonce: signed.nonce,
+    correlationId: c.get("correlationId"),
+  });
 }
 
 /**

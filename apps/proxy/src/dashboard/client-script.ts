@@ -65,6 +65,7 @@ export const DASHBOARD_SCRIPT = `"use strict";
       ["messages in (48 h)", String(t.messagesIn)],
       ["delivered", String(t.delivered)],
       ["failed", String(t.failed)],
+      ["refused requests (48 h)", String(status.refused.total)],
       ["in / s (last hour)", status.rates.lastHourInPerSecond.toFixed(3)],
       ["ack p50 / p95 / p99", ms(l.ackMs.p50) + " / " + ms(l.ackMs.p95) + " / " + ms(l.ackMs.p99)],
       ["open breakers", String(status.openBreakersTotal)],

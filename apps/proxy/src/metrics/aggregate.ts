@@ -8,6 +8,7 @@ import {
   type FailureRow,
   type HourTotals,
   type Percentiles,
+  parseCounterKey,
   percentilesOf,
   type Totals,
 } from "./digest.js";
@@ -18,6 +19,8 @@ export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS
 export const WORST_QUEUES = 10;
 export const RECENT_FAILURES = 50;
 export const OPEN_BREAKERS_LISTED = 200;
+/** The counter refused requests are kept under, labelled by code only (metrics/refusal-store.ts). */
+export const REFUSAL_COUNTER = "auth_failures";
 /** Outcomes of `messages_out` that mean the message did not make it. */
 export const FAILURE_OUTCOMES = ["failed", "expired", "shed", "dead_lettered"] as const;
 
@@ -235,12 +238,26 @@ export interface StatusAggregate {
   shards: { total: number; answered: number; failed: { shard: number; reason: string }[] };
   agents: { reporting: number; known: number; connected: number };
   totals: FlowTotals & { windowHours: number; byOutcome: Record<string, number> };
+  /** Requests refused in the window (every 401, and anything the signature checks refused), by code. */
+  refused: { total: number; byCode: Record<string, number> };
   rates: { lastHourInPerSecond: number; lastHourDeliveredPerSecond: number; hourly: HourPoint[] };
   latency: { ackMs: Percentiles; processedMs: Percentiles };
   openBreakers: BreakerRow[];
   openBreakersTotal: number;
   worstQueues: QueueRow[];
   recentFailures: FailureRow[];
+}
+
+function refusedOf(counters: Record<string, number>): StatusAggregate["refused"] {
+  const byCode: Record<string, number> = {};
+  let total = 0;
+  for (const [key, value] of Object.entries(counters)) {
+    const { name, labels } = parseCounterKey(key);
+    if (name !== REFUSAL_COUNTER || labels.code === undefined) continue;
+    byCode[labels.code] = (byCode[labels.code] ?? 0) + value;
+    total += value;
+  }
+  return { total, byCode };
 }
 
 /** The `/v1/status` answer from the merged rollup of every shard that answered. */
@@ -263,6 +280,7 @@ export function buildStatus(merged: ShardRollup, ctx: StatusContext): StatusAggr
     },
     agents: { ...merged.counts },
     totals: { windowHours: METRICS_RETENTION_MS / HOUR_MS, ...flowOf(window.counters), byOutcome },
+    refused: refusedOf(window.counters),
     rates: {
       lastHourInPerSecond: lastHourRate(hourly, ctx.now, (p) => p.messagesIn),
       lastHourDeliveredPerSecond: lastHourRate(hourly, ctx.now, (p) => p.delivered),

@@ -1,6 +1,7 @@
 import { METRICS_SHARDS } from "@clawrelay/protocol";
 import { log } from "../log.js";
 import { mergeRollups, type ShardRollup } from "./aggregate.js";
+import { flushRefusals } from "./refusals.js";
 
 export interface ShardFailure {
   shard: number;
@@ -71,6 +72,8 @@ export async function readOperatorView(
   env: Env,
   options: { now: number; includeAgents: boolean; correlationId: string; timeoutMs?: number; shards?: number },
 ): Promise<OperatorView> {
+  // This isolate's refusal counts first, so a view never lags what this isolate already refused.
+  await flushRefusals(env, options.correlationId);
   const { answers, failed } = await fanOut(
     options.shards ?? METRICS_SHARDS,
     (shard) => shardStub(env, shard).rollup(options.now, options.includeAgents),

@@ -1,8 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { METRICS_RETENTION_MS, type SessionSummary, sessionSummarySchema } from "@clawrelay/protocol";
 import { migrate, Sql } from "../session/sql.js";
-import { rollupShard, type ShardRollup } from "./aggregate.js";
+import { mergeRollups, rollupShard, type ShardRollup } from "./aggregate.js";
 import { type AgentDigest, addTotals, digestSummary, emptyTotals, type Totals } from "./digest.js";
+import { REFUSAL_MIGRATION, type RefusalCount, RefusalStore, refusalCountSchema } from "./refusal-store.js";
 
 const MIGRATIONS = [
   `CREATE TABLE agents (
@@ -13,6 +14,8 @@ const MIGRATIONS = [
    );
    CREATE INDEX agents_at ON agents (at);
    CREATE TABLE retired (id INTEGER PRIMARY KEY CHECK (id = 0), totals TEXT NOT NULL);`,
+  // v2: refused requests by hour and code (PROTOCOL.md §3), never in a relay session.
+  REFUSAL_MIGRATION,
 ] as const;
 
 /** Agents silent this long leave the shard (their monotonic totals stay, in `retired`). */
@@ -25,10 +28,12 @@ export const SHARD_AGENT_RETENTION_MS = METRICS_RETENTION_MS;
  */
 export class MetricsShard extends DurableObject<Env> {
   private readonly sql: Sql;
+  private readonly refusals: RefusalStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage.sql);
+    this.refusals = new RefusalStore(this.sql);
     ctx.blockConcurrencyWhile(async () => migrate(this.sql, MIGRATIONS));
   }
 
@@ -53,6 +58,13 @@ export class MetricsShard extends DurableObject<Env> {
     );
   }
 
+  /** Refusal counts a Worker isolate batched (see metrics/refusals.ts); a malformed batch is refused whole. */
+  async recordRefusals(entries: RefusalCount[], now: number = Date.now()): Promise<void> {
+    const parsed = refusalCountSchema.array().max(1000).safeParse(entries);
+    if (!parsed.success) throw new Error(`invalid refusal counts: ${parsed.error.issues[0]?.message ?? "unknown"}`);
+    this.refusals.record(parsed.data, now);
+  }
+
   /** Every summary held here, newest report per agent (for inspection; the views use `rollup`). */
   async read(now: number = Date.now()): Promise<SessionSummary[]> {
     this.prune(now);
@@ -67,7 +79,8 @@ export class MetricsShard extends DurableObject<Env> {
     const digests = this.sql
       .all<{ digest: string }>("SELECT digest FROM agents")
       .map((row) => JSON.parse(row.digest) as AgentDigest);
-    return rollupShard(digests, this.retired(), now, includeAgents);
+    const agents = rollupShard(digests, this.retired(), now, includeAgents);
+    return mergeRollups([agents, this.refusals.rollup(now, includeAgents)], now);
   }
 
   private retired(): Totals {
@@ -77,6 +90,7 @@ export class MetricsShard extends DurableObject<Env> {
 
   /** Drops agents not heard from for 48 h, folding their totals into `retired` so counters never go back. */
   private prune(now: number): void {
+    this.refusals.prune(now);
     const stale = this.sql.all<{ digest: string }>(
       "SELECT digest FROM agents WHERE at < ?",
       now - SHARD_AGENT_RETENTION_MS,

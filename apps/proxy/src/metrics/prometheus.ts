@@ -63,7 +63,7 @@ const COUNTERS: { source: string; name: string; help: string; labelled?: boolean
   {
     source: "auth_failures",
     name: "clawrelay_auth_failures_total",
-    help: "Refused requests addressed to an agent, by code.",
+    help: "Refused requests (every 401, and anything the signature checks refused), by code; never by agent.",
     labelled: true,
   },
   { source: "reconnects", name: "clawrelay_reconnects_total", help: "Connector reconnections." },

@@ -167,13 +167,6 @@ export class RelaySession extends DurableObject<Env> {
     });
   }
 
-  /** An authentication failure on a request addressed to this agent (counted for known agents only). */
-  async recordAuthFailure(agentId: string, code: string): Promise<void> {
-    if (!this.admission.known || this.admission.agentId !== agentId) return;
-    this.metrics.count("auth_failures", { code }, 1, this.clock());
-    this.afterWork(this.clock());
-  }
-
   /** After an admin revoked this agent: close its connections at once with 4003. */
   async disconnectRevoked(agentId: string): Promise<Outcome<{ closed: number }>> {
     this.admission.bind(agentId);
