@@ -6,6 +6,7 @@ import { PRIORITIES } from "@clawrelay/protocol";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError, loadConnectorConfig, parseConnectorConfig } from "../daemon/config.js";
 import { type RunningConnector, startConnector } from "../daemon/daemon.js";
+import { newHookSecret } from "../daemon/hook-signing.js";
 import {
   callLocalApi,
   type LocalAnswer,
@@ -14,6 +15,7 @@ import {
   TOKEN_HINT,
 } from "../daemon/local-client.js";
 import { renderLaunchdPlist, renderSystemdUnit, serviceName } from "../daemon/service-units.js";
+import { writeFileAtomic } from "./files.js";
 
 function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -132,10 +134,13 @@ export function registerConnectorCommands(program: Command): void {
             listen: { host: "127.0.0.1", port: options.port ?? 19_400 },
             hookUrl: options.hook,
             ...(options.receiptHook ? { receiptHookUrl: options.receiptHook } : {}),
+            // Signs every hook call; the agent verifies with it (README "Signed hook calls").
+            hookSecret: newHookSecret(),
           };
           parseConnectorConfig(raw, { source: out });
-          await writeFile(out, `${JSON.stringify(raw, null, 2)}\n`, { mode: 0o600 });
-          print({ config: out, agentId: identity.id, relayUrls: raw.relayUrls });
+          // It holds the hook secret: 0600, also when --force overwrites a looser file.
+          await writeFileAtomic(out, `${JSON.stringify(raw, null, 2)}\n`, 0o600);
+          print({ config: out, agentId: identity.id, relayUrls: raw.relayUrls, hookSigned: true });
         },
       ),
     );

@@ -9,6 +9,7 @@ import {
   receiptStatusSchema,
 } from "@clawrelay/protocol";
 import { z } from "zod";
+import { HOOK_SECRET_RULE, hookSecretKey } from "./hook-signing.js";
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
 const positiveMs = (fallback: number) => z.number().int().min(1).max(86_400_000).default(fallback);
@@ -77,6 +78,11 @@ export const connectorConfigSchema = z
     hookUrl: httpUrl.optional(),
     receiptHookUrl: httpUrl.optional(),
     hookToken: z.string().min(1).max(4096).optional(),
+    /** Signs every hook call (PROTOCOL.md §8, Standard Webhooks); `connector init` makes one. */
+    hookSecret: z
+      .string()
+      .refine((value) => hookSecretKey(value) !== null, HOOK_SECRET_RULE)
+      .optional(),
     openclaw: openClawSchema.optional(),
     hookTimeoutMs: positiveMs(10_000),
     hookMaxAttempts: count(10, 1000),
@@ -146,6 +152,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { variable: "CLAWRELAY_HOOK_URL", path: ["hookUrl"], kind: "string" },
   { variable: "CLAWRELAY_RECEIPT_HOOK_URL", path: ["receiptHookUrl"], kind: "string" },
   { variable: "CLAWRELAY_HOOK_TOKEN", path: ["hookToken"], kind: "string" },
+  { variable: "CLAWRELAY_HOOK_SECRET", path: ["hookSecret"], kind: "string" },
   { variable: "CLAWRELAY_HOOK_FORMAT", path: ["hookFormat"], kind: "string" },
   { variable: "CLAWRELAY_OPENCLAW_URL", path: ["openclaw", "url"], kind: "string" },
   { variable: "CLAWRELAY_OPENCLAW_HOOKS_PATH", path: ["openclaw", "hooksPath"], kind: "string" },

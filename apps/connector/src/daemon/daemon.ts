@@ -6,6 +6,7 @@ import { type Clock, type Random, systemClock, type TimerHandle } from "./clock.
 import type { ConnectorConfig } from "./config.js";
 import type { FetchLike } from "./hook-client.js";
 import { createHookFormat } from "./hook-formats/index.js";
+import { signHookCalls } from "./hook-signing.js";
 import { InboundWorker } from "./inbound.js";
 import { RelayLink } from "./link.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -111,8 +112,13 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     random,
     fetch: fetchFn,
     logger,
-    // A reply, or a receipt, goes back into the OpenClaw session its original was sent from.
-    format: createHookFormat(config, (id) => store.sessionKeyForMessage(id)),
+    // A reply, or a receipt, goes back into the OpenClaw session its original was sent from;
+    // with a hookSecret every call is signed (PROTOCOL.md §8).
+    format: signHookCalls(
+      createHookFormat(config, (id) => store.sessionKeyForMessage(id)),
+      config.hookSecret,
+      () => clock.now(),
+    ),
     maxAttempts: config.hookMaxAttempts,
     backoffBaseMs: config.hookBackoffBaseMs,
     backoffMaxMs: config.hookBackoffMaxMs,
