@@ -1,5 +1,5 @@
-import { HEADERS, policyBodySchema, RelayError, sendBodySchema } from "@clawrelay/protocol";
-import { Hono } from "hono";
+import { HEADERS, isAgentId, policyBodySchema, RelayError, sendBodySchema } from "@clawrelay/protocol";
+import { Hono, type MiddlewareHandler } from "hono";
 import { isAdminRequest } from "../auth/admin.js";
 import { signedRequest } from "../auth/signed-request.js";
 import { parseJsonBytes, readJsonRequest, zodMessage } from "../middleware/json.js";
@@ -13,9 +13,27 @@ function parseJsonBody(c: {
   return parseJsonBytes(c.req.header("content-type"), c.get("body"));
 }
 
+/**
+ * Routes only the agent itself (or an admin) may call: another agent is refused 403 not_owner
+ * here in the Worker, before its nonce is stored in a session it has no business in. The sender
+ * is the verified token's `sub`, so nothing the session knows could change the answer.
+ */
+export function ownerOnly(param = "id"): MiddlewareHandler<AppEnv> {
+  return async function ownerOnlyMiddleware(c, next) {
+    const id = c.req.param(param) ?? "";
+    if (!isAgentId(id)) throw new RelayError("invalid_request", "agent id in the path is malformed");
+    const caller = c.get("caller");
+    if (caller && caller.agentId !== id) {
+      throw new RelayError("not_owner", "only the agent itself (or an admin) may do this");
+    }
+    await next();
+  };
+}
+
 export function agentRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const signed = signedRequest();
+  const owner = ownerOnly();
 
   /** Routes that an admin may also call: admin bearer first, otherwise a signed agent request. */
   const signedOrAdmin = async function signedOrAdmin(
@@ -55,12 +73,12 @@ export function agentRoutes(): Hono<AppEnv> {
     return c.json(record);
   });
 
-  routes.get("/:id/status", signedOrAdmin, async (c) => {
+  routes.get("/:id/status", signedOrAdmin, owner, async (c) => {
     const id = c.req.param("id");
     return c.json(unwrap(await sessionFor(c.env, id).status(id, callerOf(c))));
   });
 
-  routes.put("/:id/policy", signedOrAdmin, async (c) => {
+  routes.put("/:id/policy", signedOrAdmin, owner, async (c) => {
     const id = c.req.param("id");
     const session = sessionFor(c.env, id);
     const caller = callerOf(c);
@@ -73,7 +91,7 @@ export function agentRoutes(): Hono<AppEnv> {
     return c.json(unwrap(await session.putPolicy(id, caller, parsed.data)));
   });
 
-  routes.get("/:id/connect", signed, async (c) => {
+  routes.get("/:id/connect", signed, owner, async (c) => {
     const id = c.req.param("id");
     const session = sessionFor(c.env, id);
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {

@@ -1,6 +1,7 @@
 import { PROTOCOL_LIMITS, RelayError } from "@clawrelay/protocol";
-import type { Caller } from "../types.js";
+import type { Caller, SignedCaller } from "../types.js";
 import type { Meta } from "./meta.js";
+import { type EffectiveRule, takeToken } from "./rules.js";
 import type { Sql } from "./sql.js";
 
 const NONCE_WINDOW_MS = PROTOCOL_LIMITS.nonceWindowSeconds * 1000;
@@ -68,6 +69,27 @@ export class Admission {
       now,
     );
     if (written === 0) throw new RelayError("replayed_nonce", "nonce already used");
+  }
+
+  /**
+   * Another agent reading this session (a sender reading its message's record): nothing here is
+   * the caller's, so it writes as little as it can. A session that was never known holds no
+   * message and answers not_found with nothing stored; otherwise the caller takes a token from
+   * its read bucket (`rate`) before its nonce is stored, so a reader cannot fill this session with
+   * nonce rows. Nonce before authorization still holds: the record check comes after.
+   */
+  admitPeerRead(
+    agentId: string,
+    caller: SignedCaller,
+    rate: Pick<EffectiveRule, "ratePerMinute" | "burst">,
+    now: number,
+  ): void {
+    const bound = this.meta.get("agent_id");
+    if (bound !== null && bound !== agentId)
+      throw new RelayError("internal", "session addressed under another agent id");
+    if (!this.known) throw new RelayError("not_found", "no such message (records are kept 24 h after a message ends)");
+    takeToken(this.sql, caller.agentId, rate, now, "read");
+    this.consumeNonce(caller.agentId, caller.nonce, now);
   }
 
   /**

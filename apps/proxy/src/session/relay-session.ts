@@ -132,7 +132,10 @@ export class RelaySession extends DurableObject<Env> {
 
   async getMessage(agentId: string, caller: Caller, messageId: string): Promise<Outcome<MessageRecord>> {
     return this.guard(caller.correlationId, (now) => {
-      this.admission.admit(agentId, caller, "any_agent", now);
+      if (caller.kind === "agent" && caller.agentId !== agentId) {
+        const rate = { ratePerMinute: this.config.RELAY_RATE_PER_MINUTE, burst: this.config.RELAY_RATE_BURST };
+        this.admission.admitPeerRead(agentId, caller, rate, now);
+      } else this.admission.admit(agentId, caller, "any_agent", now);
       const record = readMessageRecord(this.sql, agentId, caller, messageId);
       // Only while it waits: the sender learns the recipient's presence for its own pending message, no more.
       if (record.finishedAt !== null) return record;

@@ -96,4 +96,6 @@ export const SESSION_MIGRATIONS = [
   // NULL when the send had none, so rows from before this migration read as "absent".
   `ALTER TABLE items ADD COLUMN conversation_id TEXT;
    ALTER TABLE items ADD COLUMN in_reply_to TEXT;`,
+  // v4: a token bucket per other agent reading this session (message records), taken before its nonce is stored.
+  `CREATE TABLE read_buckets (sender TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;`,
 ] as const;
