@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { z } from "zod";
+import { assertPrivateMode, LoosePermissionsError } from "../daemon/secret-files.js";
 import { CliError } from "./errors.js";
 
 /** What to tell the user when a file is missing: the command that creates it. */
@@ -27,6 +28,30 @@ export async function readBytes(path: string, hint: FileHint): Promise<Buffer> {
 }
 
 export async function readText(path: string, hint: FileHint): Promise<string> {
+  return (await readBytes(path, hint)).toString("utf8");
+}
+
+/**
+ * Like readText, for a file holding a secret (a private key): refused when its mode grants group
+ * or others anything, checked on the file opened (see daemon/secret-files.ts).
+ */
+export async function readPrivateText(path: string, hint: FileHint): Promise<string> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, "r");
+  } catch {
+    // Missing, unreadable, a directory: readBytes words each case.
+    return (await readBytes(path, hint)).toString("utf8");
+  }
+  try {
+    assertPrivateMode(path, (await handle.stat()).mode, `the ${hint.what}`);
+    return (await handle.readFile()).toString("utf8");
+  } catch (error) {
+    if (error instanceof LoosePermissionsError) throw new CliError(error.message);
+  } finally {
+    await handle.close();
+  }
+  // Opened but not readable as a file (a directory): readBytes words it.
   return (await readBytes(path, hint)).toString("utf8");
 }
 

@@ -12,7 +12,7 @@ import {
 import { decodeJwt } from "jose";
 import { z } from "zod";
 import { CliError } from "./errors.js";
-import { describeIssues, exists, type FileHint, parseJsonText, readJson, readText } from "./files.js";
+import { describeIssues, exists, type FileHint, parseJsonText, readJson, readPrivateText, readText } from "./files.js";
 
 export const AGENT_FILES = {
   privateJwk: "agent.private.jwk.json",
@@ -107,7 +107,7 @@ function agentHint(dir: string, what: string, command: "create" | "token"): File
 
 export async function readAgentPrivateJwk(dir: string): Promise<Ed25519PrivateJwk> {
   const path = join(dir, AGENT_FILES.privateJwk);
-  const raw = parseJsonText(await readText(path, agentHint(dir, "agent private key", "create")), path);
+  const raw = parseJsonText(await readPrivateText(path, agentHint(dir, "agent private key", "create")), path);
   try {
     return parsePrivateJwk(raw);
   } catch (error) {

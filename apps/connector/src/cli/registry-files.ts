@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { type Ed25519PrivateJwk, type Ed25519PublicJwk, generateKeyPair, parsePrivateJwk } from "@clawrelay/signing";
 import { z } from "zod";
 import { CliError } from "./errors.js";
-import { ensureDir, exists, jsonLine, parseJsonText, readJson, readText, writeFileAtomic } from "./files.js";
+import { ensureDir, exists, jsonLine, parseJsonText, readJson, readPrivateText, writeFileAtomic } from "./files.js";
 
 export const REGISTRY_FILES = {
   privateJwk: "registry.private.jwk.json",
@@ -39,7 +39,10 @@ const HINT_CREATE = "clawrelay registry init";
 
 export async function loadRegistry(dir: string): Promise<Registry> {
   const keyPath = join(dir, REGISTRY_FILES.privateJwk);
-  const raw = parseJsonText(await readText(keyPath, { what: "registry private key", createdBy: HINT_CREATE }), keyPath);
+  const raw = parseJsonText(
+    await readPrivateText(keyPath, { what: "registry private key", createdBy: HINT_CREATE }),
+    keyPath,
+  );
   let privateJwk: Ed25519PrivateJwk;
   try {
     privateJwk = parsePrivateJwk(raw);

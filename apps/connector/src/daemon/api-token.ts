@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { LoosePermissionsError, readPrivateFileSync } from "./secret-files.js";
 
 /** Where the connector keeps the loopback API's bearer token (PROTOCOL.md §8), beside its store. */
 export const API_TOKEN_FILE_NAME = "api-token";
@@ -15,13 +16,18 @@ export class ApiTokenError extends Error {
   }
 }
 
-/** The token in `<dataDir>/api-token`, or undefined when there is no such file. Never logs it. */
+/**
+ * The token in `<dataDir>/api-token`, or undefined when there is no such file. Never logs it.
+ * Whoever can read it can send as this agent: a file open to other users is refused
+ * (LoosePermissionsError), by the daemon and the CLI alike.
+ */
 export function readApiToken(dataDir: string): string | undefined {
   const path = join(dataDir, API_TOKEN_FILE_NAME);
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readPrivateFileSync(path, "the connector's API token").toString("utf8");
   } catch (error) {
+    if (error instanceof LoosePermissionsError) throw error;
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new ApiTokenError(`${path}: cannot read the API token (${(error as NodeJS.ErrnoException).code})`);
   }
@@ -39,12 +45,8 @@ export function readApiToken(dataDir: string): string | undefined {
 export function loadOrCreateApiToken(dataDir: string, configured: string | undefined): string {
   if (configured !== undefined) return configured;
   const existing = readApiToken(dataDir);
+  if (existing !== undefined) return existing;
   const path = join(dataDir, API_TOKEN_FILE_NAME);
-  if (existing !== undefined) {
-    // Whoever can read it can send as this agent: keep it private even if someone loosened it.
-    chmodSync(path, 0o600);
-    return existing;
-  }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = randomBytes(TOKEN_BYTES).toString("base64url");
   const temp = `${path}.${process.pid}.tmp`;

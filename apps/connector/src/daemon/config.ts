@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import {
   agentIdSchema,
@@ -10,6 +10,7 @@ import {
 } from "@clawrelay/protocol";
 import { z } from "zod";
 import { HOOK_SECRET_RULE, hookSecretKey } from "./hook-signing.js";
+import { assertPrivateMode } from "./secret-files.js";
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
 const positiveMs = (fallback: number) => z.number().int().min(1).max(86_400_000).default(fallback);
@@ -303,6 +304,10 @@ export async function loadConnectorConfig(
     raw = JSON.parse(text);
   } catch {
     throw new ConfigError([`${path}: not valid JSON`]);
+  }
+  // A config holding the hook secret is a secret file like a key (LoosePermissionsError).
+  if (typeof raw === "object" && raw !== null && "hookSecret" in raw) {
+    assertPrivateMode(path, (await stat(path)).mode, "a hookSecret");
   }
   return parseConnectorConfig(raw, { env, baseDir: dirname(path), source: path });
 }

@@ -117,11 +117,13 @@ describe("API token", () => {
     expect(first.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(readFileSync(file, "utf8").trim()).toBe(first.token);
     await first.connector.close();
-    // Someone loosened it: the next start keeps the token and makes the file private again.
+    // Someone loosened it: the next start is refused, naming the file (SECURITY.md); once it is
+    // private again the same token is used.
     chmodSync(file, 0o644);
+    await expect(start(first.dir)).rejects.toMatchObject({ code: "loose_permissions", path: file });
+    chmodSync(file, 0o600);
     const second = await start(first.dir);
     expect(second.token).toBe(first.token);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
     expect((await raw(second.connector.port, "GET", "/v1/status", bearer(first.token))).status).toBe(200);
     // Another connector's data dir gets a token of its own.
     expect((await start()).token).not.toBe(first.token);
