@@ -23,6 +23,7 @@ const ROUTE_METHODS: [string, string[]][] = [
   ["/v1/agents/:id/policy", ["PUT"]],
   ["/v1/admin/revocations", ["POST"]],
   ["/v1/admin/agents/:id", ["PUT"]],
+  ["/v1/admin/agents/:id/registries", ["PUT"]],
   ["/v1/receipts", ["POST"]],
   ["/.well-known/clawrelay/jwks.json", ["GET"]],
   ["/v1/status", ["GET"]],

@@ -48,6 +48,18 @@ export const revocationBodySchema = z.union([
 ]);
 export type RevocationBody = z.infer<typeof revocationBodySchema>;
 
+/**
+ * `PUT /v1/admin/agents/{id}/registries` (an addition to PROTOCOL.md §4): exactly which trusted
+ * registries (`iss`) may issue identity tokens for the id from now on. Without it an id belongs
+ * to the registry whose token first made it known. Answered 200 with `agentRegistriesSchema`.
+ */
+export const agentRegistriesBodySchema = z.strictObject({
+  registries: z.array(z.string().min(1).max(256)).min(1).max(16),
+});
+export type AgentRegistriesBody = z.infer<typeof agentRegistriesBodySchema>;
+export const agentRegistriesSchema = z.object({ agentId: agentIdSchema, registries: z.array(z.string()) });
+export type AgentRegistries = z.infer<typeof agentRegistriesSchema>;
+
 export const peerRuleSchema = z.strictObject({
   allow: z.boolean().optional(),
   ratePerMinute: z.number().int().min(1).max(100_000).optional(),

@@ -14,6 +14,7 @@ import { canonicalString, contentDigest, TokenError, tokenHash, verifyCanonical 
 import type { Context, MiddlewareHandler } from "hono";
 import { readBodyCapped } from "../middleware/body.js";
 import type { AppEnv } from "../types.js";
+import { assertRegistryAllowed, bindFirst, directoryRegistries, type RegistrySource } from "./registry-binding.js";
 import { assertNotRevoked, type RevocationSource } from "./revocations.js";
 import { verifyIdentityCached } from "./token-cache.js";
 
@@ -68,6 +69,8 @@ function readSignedHeaders(headers: Headers): SignedHeaders {
 export interface SignedRequestOptions {
   /** Where revocations come from; defaults to the Directory Durable Object. */
   revocations?: (env: Env) => RevocationSource;
+  /** Where an agent id's registry binding is kept; defaults to its Directory shard. */
+  registries?: (env: Env, agentId: string) => RegistrySource;
   /** Unix milliseconds; injectable for tests. */
   now?: () => number;
 }
@@ -78,15 +81,16 @@ export function directoryRevocations(env: Env): RevocationSource {
 
 /**
  * Verifies a signed agent request in the order of PROTOCOL.md §3, each failure with its own code:
- * headers → token → revocation → timestamp → digest → signature. The nonce and authorization
+ * headers → token (and its registry binding) → revocation → timestamp → digest → signature. The nonce and authorization
  * steps need the addressed relay session and happen there, in that order.
  */
 export function signedRequest(options: SignedRequestOptions = {}): MiddlewareHandler<AppEnv> {
   const revocations = options.revocations ?? directoryRevocations;
+  const registries = options.registries ?? directoryRegistries;
   const now = options.now ?? Date.now;
   return async function signedRequestMiddleware(c, next) {
     try {
-      await verifySignedRequest(c, revocations(c.env), now());
+      await verifySignedRequest(c, { revocations: revocations(c.env), registries }, now());
     } catch (err) {
       // Everything up to and including the signature is the Worker's alone (PROTOCOL.md §3).
       if (err instanceof RelayError) c.set("refused", true);
@@ -96,7 +100,12 @@ export function signedRequest(options: SignedRequestOptions = {}): MiddlewareHan
   };
 }
 
-async function verifySignedRequest(c: Context<AppEnv>, revocations: RevocationSource, nowMs: number): Promise<void> {
+interface Sources {
+  revocations: RevocationSource;
+  registries: (env: Env, agentId: string) => RegistrySource;
+}
+
+async function verifySignedRequest(c: Context<AppEnv>, sources: Sources, nowMs: number): Promise<void> {
   const config = c.get("config");
   const signed = readSignedHeaders(c.req.raw.headers);
   const nowSeconds = Math.floor(nowMs / 1000);
@@ -114,8 +123,11 @@ async function verifySignedRequest(c: Context<AppEnv>, revocations: RevocationSo
     throw err;
   }
   const { claims } = identity;
+  // Part of the token step: the id must belong to the token's registry (auth/registry-binding.ts).
+  const registries = sources.registries(c.env, claims.sub);
+  const { unbound } = await assertRegistryAllowed(registries, claims.sub, claims.iss, nowMs);
 
-  await assertNotRevoked(revocations, claims.jti, claims.sub, nowMs);
+  await assertNotRevoked(sources.revocations, claims.jti, claims.sub, nowMs);
 
   if (Math.abs(nowSeconds - Number(signed.timestamp)) > PROTOCOL_LIMITS.timestampSkewSeconds) {
     throw new RelayError("timestamp_skew", "X-Claw-Timestamp is outside the allowed skew");
@@ -144,6 +156,11 @@ async function verifySignedRequest(c: Context<AppEnv>, revocations: RevocationSo
   });
   if (!(await verifyCanonical(identity.publicKey, canonical, signed.signature))) {
     throw new RelayError("invalid_signature", "signature does not verify");
+  }
+  // A verified request to its own id is what makes an id known (PROTOCOL.md §4): it binds the
+  // id to this token's registry when nothing did before.
+  if (unbound && (c.req.param("id") ?? c.req.param("to")) === claims.sub) {
+    await bindFirst(registries, claims.sub, claims.iss, nowMs);
   }
 
   c.set("body", body);

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { migrate, Sql } from "../session/sql.js";
+import { REGISTRY_BINDINGS_MIGRATION, RegistryBindings } from "./registry-bindings.js";
 
 const MIGRATIONS = [
   `CREATE TABLE revocations (
@@ -11,6 +12,8 @@ const MIGRATIONS = [
    );
    CREATE UNIQUE INDEX revocations_jti ON revocations (jti) WHERE jti IS NOT NULL;
    CREATE UNIQUE INDEX revocations_agent ON revocations (agent_id) WHERE agent_id IS NOT NULL;`,
+  // v2: which registries may issue tokens for an agent id (used by the `registries-<n>` instances).
+  REGISTRY_BINDINGS_MIGRATION,
 ] as const;
 
 export interface Revocation {
@@ -21,16 +24,32 @@ export interface Revocation {
 }
 
 /**
- * The one global object: revocations (read by each isolate at most every 30 s, never per
- * message). Per-agent state lives in each agent's RelaySession.
+ * Relay-wide state outside the relay sessions, one class under several names: `global` holds
+ * the revocations (read by each isolate at most every 30 s, never per message); `registries-<n>`
+ * hold the agent id → registry bindings of the ids hashing to n. Per-agent state lives in each
+ * agent's RelaySession.
  */
 export class Directory extends DurableObject<Env> {
   private readonly sql: Sql;
+  private readonly registries: RegistryBindings;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage.sql);
+    this.registries = new RegistryBindings(this.sql);
     ctx.blockConcurrencyWhile(async () => migrate(this.sql, MIGRATIONS));
+  }
+
+  async registriesOf(agentId: string): Promise<string[] | null> {
+    return this.registries.get(agentId);
+  }
+
+  async bindRegistry(agentId: string, iss: string, now = Date.now()): Promise<string[]> {
+    return this.registries.bindFirst(agentId, iss, now);
+  }
+
+  async setRegistries(agentId: string, registries: string[], now = Date.now()): Promise<string[]> {
+    return this.registries.set(agentId, registries, now);
   }
 
   async revoke(input: { jti?: string; agentId?: string; reason?: string }, now = Date.now()): Promise<Revocation> {
