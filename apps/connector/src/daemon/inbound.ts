@@ -120,6 +120,10 @@ export class InboundWorker {
         if (store.isOpen) store.inbox.defer(entry.id, clock.now() + options.backoffMaxMs);
       },
     });
+    // Items parked behind a held hook (NEVER: "until a restart") or an open breaker waited for
+    // the process that held them. This is the restart: the hold and the breaker start afresh,
+    // so every waiting item is looked at again now, not at its expiry.
+    if (store.isOpen) store.inbox.wakePending(clock.now());
   }
 
   wake(): void {

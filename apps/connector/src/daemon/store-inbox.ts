@@ -135,6 +135,7 @@ export class InboxStore {
       ),
       reschedule: db.prepare("UPDATE inbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?"),
       defer: db.prepare("UPDATE inbox SET next_attempt_at = ? WHERE id = ? AND state = 'pending'"),
+      wakePending: db.prepare("UPDATE inbox SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?"),
       deleteInbox: db.prepare("DELETE FROM inbox WHERE id = ?"),
       insertDead: db.prepare(
         `INSERT INTO dead_letters (id, kind, correlation_id, message_id, priority_rank, json, reason, attempts, received_at, dead_at)
@@ -277,6 +278,11 @@ export class InboxStore {
   /** Push an item back without counting an attempt (the breaker was open, nothing was tried). */
   defer(id: string, nextAttemptAt: number): void {
     this.statements.defer.run(nextAttemptAt, id);
+  }
+
+  /** Every waiting item due at `now` (a worker starting afresh); returns how many were waiting. */
+  wakePending(now: number): number {
+    return this.statements.wakePending.run(now, now).changes;
   }
 
   deadLetter(
