@@ -1,16 +1,12 @@
-// The five faults of the chaos harness (RELIABILITY.md, "How each fault is tested"). Each one
+// The faults of the chaos harness (RELIABILITY.md, "How each fault is tested"). Each one
 // strikes while traffic flows, heals, and returns; the caller then waits for the world to settle
 // and checks the ledger. Every wait here is for an observable condition, never a fixed sleep.
 import { waitUntil } from "../scripts/lib/connector.mjs";
-import { processState, within } from "./util.mjs";
+import { hookOutageLong, relayRestart, sleepActive } from "./faults-timed.mjs";
+import { waitForStopped, within } from "./util.mjs";
 import { SENDER_COUNT } from "./world.mjs";
 
 const KILL_POINTS = ["before_commit", "after_commit", "after_ack"];
-
-async function waitForStopped(connector, what) {
-  const pid = connector.pid;
-  await waitUntil(() => processState(pid) === "T", 10_000, `${what} (pid ${pid}) to be stopped`, 20);
-}
 
 /** Count a log event across all senders from now on. */
 function senderCounter(world, match) {
@@ -95,10 +91,7 @@ async function connectorKill(world, cycle) {
 /** SIGSTOP of the active connector with a standby present; the standby takes over; then SIGCONT. */
 async function failover(world) {
   const agentId = world.nodes.foA.id;
-  const status = await world.relayStatus(agentId);
-  const activeName = status.connections.find((c) => c.role === "active")?.connectorId;
-  const [active, standby] =
-    activeName === "r-fo-b" ? [world.nodes.foB, world.nodes.foA] : [world.nodes.foA, world.nodes.foB];
+  const [active, standby] = await world.activeAndStandby(agentId, [world.nodes.foA, world.nodes.foB]);
   const before = world.ledger.deliveries.length;
   const threshold = world.random.int(1, 12);
   const reached = () => world.ledger.deliveries.slice(before).filter((d) => d.hook === active.name).length >= threshold;
@@ -176,4 +169,10 @@ export const FAULTS = {
   failover,
   relay_down: relayDown,
   hook_faults: hookFaults,
+  sleep_active: sleepActive,
+  relay_restart: relayRestart,
+  hook_outage_long: hookOutageLong,
 };
+
+/** Faults that take minutes: they run every `--long-every` cycles (RELIABILITY.md). */
+export const LONG_FAULTS = new Set(["hook_outage_long"]);

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// The chaos harness: `pnpm test:chaos [--cycles N] [--minutes M] [--faults a,b] [--seed S] [--keep] [--keep-going]`.
-// Drives a real `wrangler dev`, real connector processes and stand-in webhooks through five
-// faults, N cycles each, and checks after every cycle that nothing answered 2xx was lost, that
-// no webhook saw a message twice, and that lane order held. Exits 1 on any violation.
+// The chaos harness: `pnpm test:chaos [--cycles N] [--minutes M] [--faults a,b] [--long-every K] [--seed S] [--keep] [--keep-going]`.
+// Drives a real `wrangler dev`, real connector processes and stand-in webhooks through eight
+// faults, N cycles each (the minutes-long ones every K-th cycle), and checks after every cycle
+// that nothing answered 2xx was lost, that no webhook saw a message twice, and that lane order
+// held; the timed faults also check their bound. Exits 1 on any violation.
 // What is guaranteed and how each fault is tested: RELIABILITY.md.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/relay.mjs";
-import { FAULTS } from "./faults.mjs";
+import { FAULTS, LONG_FAULTS } from "./faults.mjs";
 import { figuresTable } from "./report.mjs";
 import { seededRandom } from "./util.mjs";
 import { World } from "./world.mjs";
@@ -17,7 +18,9 @@ const { values } = parseArgs({
   allowPositionals: true,
   options: {
     cycles: { type: "string", default: "3" },
-    faults: { type: "string", default: Object.keys(FAULTS).join(",") },
+    faults: { type: "string" },
+    /** Minutes-long faults (LONG_FAULTS) run on every K-th cycle only, unless named in --faults. */
+    "long-every": { type: "string", default: "10" },
     seed: { type: "string" },
     /** Wall-time budget: start no new cycle after this many minutes (the summary says how many ran). */
     minutes: { type: "string" },
@@ -28,7 +31,11 @@ const { values } = parseArgs({
 
 const cycles = Number(values.cycles);
 if (!Number.isInteger(cycles) || cycles < 1) throw new Error("--cycles must be a positive integer");
-const faultNames = values.faults.split(",").filter(Boolean);
+const faultNames = (values.faults ?? Object.keys(FAULTS).join(",")).split(",").filter(Boolean);
+const longEvery = Number(values["long-every"]);
+if (!Number.isInteger(longEvery) || longEvery < 1) throw new Error("--long-every must be a positive integer");
+/** Whether fault `name` runs in `cycle`: a long fault named in --faults runs every cycle. */
+const runsIn = (name, cycle) => !LONG_FAULTS.has(name) || values.faults !== undefined || cycle % longEvery === 0;
 for (const name of faultNames) {
   if (!(name in FAULTS)) throw new Error(`unknown fault ${name}; known: ${Object.keys(FAULTS).join(", ")}`);
 }
@@ -70,7 +77,11 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   });
 }
 
-log(`seed ${seed}, ${cycles} cycle(s) of ${faultNames.join(", ")}`);
+const longNote =
+  faultNames.some((name) => LONG_FAULTS.has(name)) && values.faults === undefined
+    ? ` (${[...LONG_FAULTS].join(", ")} every ${longEvery}th cycle)`
+    : "";
+log(`seed ${seed}, ${cycles} cycle(s) of ${faultNames.join(", ")}${longNote}`);
 try {
   await world.start();
   outer: for (let cycle = 1; cycle <= cycles; cycle++) {
@@ -79,6 +90,7 @@ try {
       break;
     }
     for (const name of faultNames) {
+      if (!runsIn(name, cycle)) continue;
       world.current = { fault: name, cycle };
       const began = Date.now();
       let note;

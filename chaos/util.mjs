@@ -1,6 +1,9 @@
 // Small helpers of the chaos harness: a seeded random source, log-line waits on connector
-// processes, reading a process's scheduler state, deadlines and send pacing.
+// processes, reading a process's scheduler state, when a port accepts connections, deadlines
+// and send pacing.
 import { readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { waitUntil } from "../scripts/lib/connector.mjs";
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed with --seed. */
 export function seededRandom(seed) {
@@ -45,6 +48,15 @@ export function logTap(connector) {
       listeners.add(listener);
       return { count: () => n, stop: () => listeners.delete(listener) };
     },
+    /** Keep every matching line from now on with the moment it arrived: `lines()` reads them, `stop()` detaches. */
+    recorder(match) {
+      const kept = [];
+      const listener = (line) => {
+        if (match(line)) kept.push({ at: Date.now(), line });
+      };
+      listeners.add(listener);
+      return { lines: () => kept, stop: () => listeners.delete(listener) };
+    },
     until(match, timeoutMs, what) {
       return new Promise((resolve, reject) => {
         const listener = (line) => {
@@ -70,6 +82,52 @@ export function processState(pid) {
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? null;
   } catch {
     return null;
+  }
+}
+
+/** Resolves once the connector process is stopped (SIGSTOP took effect). */
+export async function waitForStopped(connector, what) {
+  const pid = connector.pid;
+  await waitUntil(() => processState(pid) === "T", 10_000, `${what} (pid ${pid}) to be stopped`, 20);
+}
+
+/**
+ * The moment a TCP connect to 127.0.0.1:`port` first succeeds, trying every 10 ms until
+ * `timeoutMs`: when a restarted relay listens again, as a client sees it.
+ */
+export async function firstAccept(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const at = await new Promise((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(Date.now());
+      });
+      socket.once("error", () => resolve(null));
+    });
+    if (at !== null) return at;
+    if (Date.now() > deadline) throw new Error(`port ${port} accepted no connection within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * The moment `url` first answers 2xx, asking every 10 ms (each request may be held open until
+ * the server is ready) until `timeoutMs`: when a restarted relay serves requests again.
+ */
+export async function firstAnswer(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+      await res.arrayBuffer();
+      if (res.ok) return Date.now();
+    } catch {
+      // not listening yet, or not answering yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} answered nothing within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 

@@ -15,13 +15,14 @@ const PRIORITIES = ["critical", "normal", "normal", "low"];
 
 /**
  * Relay vars: rate limits out of the way (the harness measures loss, not throttling); the ack
- * timeout and the stale-socket check scaled from 30 s and 60 s to 3 s and 6 s, in the same order,
- * so a stalled connector's items time out and back off before its socket is declared stale.
+ * timeout scaled from 30 s to 3 s, so a stalled connector's items time out and back off while
+ * its socket is still open. The failover time stays at its default (10 s, PROTOCOL.md §6), and
+ * the stale check too (60 s), so that a stalled active connector with a standby is replaced by
+ * the failover rule, as in production: `sleep_active` bounds how long that takes.
  */
 const RELAY_VARS = {
   RELAY_RATE_PER_MINUTE: "1000000",
   RELAY_RATE_BURST: "1000000",
-  RELAY_STALE_AFTER_MS: "6000",
   RELAY_ACK_TIMEOUT_MS: "3000",
 };
 
@@ -42,6 +43,11 @@ const CONNECTOR_TIMINGS = {
   hookBreakerOpenMs: 1000,
   shutdownGraceMs: 1000,
 };
+
+/** The hook settings left at their defaults for `hook_outage_long` (PROTOCOL.md §8 hook retry budget). */
+const DEFAULT_HOOK_TIMINGS = Object.fromEntries(
+  Object.entries(CONNECTOR_TIMINGS).filter(([key]) => !key.startsWith("hook")),
+);
 
 export class World {
   ledger = new Ledger();
@@ -72,6 +78,8 @@ export class World {
       extra: { ...CONNECTOR_TIMINGS, hookMaxAttempts: 6 },
     });
     this.nodes.kill = await this.#node("chaos-r-kill", "r-kill");
+    // r-hook takes the long webhook outage at the default hook settings (retry budget, breaker).
+    this.nodes.hook = await this.#node("chaos-r-hook", "r-hook", { extra: DEFAULT_HOOK_TIMINGS });
     this.nodes.foA = await this.#node("chaos-r-fo", "r-fo-a", { connectorId: "r-fo-a" });
     await this.waitForRole("chaos-r-fo", "r-fo-a", "active");
     this.nodes.foB = await this.#node("chaos-r-fo", "r-fo-b", { connectorId: "r-fo-b" });
@@ -105,6 +113,23 @@ export class World {
     const res = await this.relay.admin("GET", `/v1/agents/${agentId}/status`);
     if (!res.ok) throw new Error(`relay status for ${agentId}: HTTP ${res.status}`);
     return res.json();
+  }
+
+  /** The agent's two connectors as [active, standby] by the relay's status, once both are connected. */
+  async activeAndStandby(agentId, nodes) {
+    await waitUntil(
+      async () => {
+        const status = await this.relayStatus(agentId).catch(() => null);
+        const roles = new Set(status?.connections.map((c) => c.role) ?? []);
+        return roles.has("active") && roles.has("standby");
+      },
+      30_000,
+      `${agentId} to have an active and a standby connector`,
+      100,
+    );
+    const status = await this.relayStatus(agentId);
+    const activeName = status.connections.find((c) => c.role === "active")?.connectorId;
+    return activeName === nodes[1].name ? [nodes[1], nodes[0]] : [nodes[0], nodes[1]];
   }
 
   async waitForRole(agentId, connectorId, role, timeoutMs = 30_000) {
