@@ -62,4 +62,6 @@ export const CONNECTOR_DEFAULTS = {
   hookBreakerOpenMs: 30_000,
   outboxBreakerFailures: 5,
   outboxBreakerOpenMs: 30_000,
+  /** The connector warns this long before its identity token's `exp` (log, /v1/status, health frame). */
+  tokenExpiryWarnDays: 7,
 } as const;

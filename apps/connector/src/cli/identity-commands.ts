@@ -15,10 +15,11 @@ import {
   resolveAgentRef,
   resolveHome,
 } from "./identity-files.js";
-import { checkAudience, lifetimeFromDays, MAX_TOKEN_DAYS } from "./options.js";
+import { checkAudience, lifetimeFromDays, MAX_TOKEN_DAYS, wholeNumber } from "./options.js";
 import { checkLabel, defaultKid, initRegistry, loadRegistry, registryDir } from "./registry-files.js";
 
 const DEFAULT_DAYS = 30;
+const DAY_SECONDS = 86_400;
 const DEFAULT_ISS = "local-registry";
 
 export function homeOf(command: Command): string {
@@ -62,6 +63,37 @@ interface TokenOptions {
   registry?: string;
   relay?: string;
   audience?: string;
+}
+
+interface RenewOptions extends TokenOptions {
+  within?: string;
+}
+
+/** The current token's claims, or null when there is none to read. */
+async function currentClaims(dir: string) {
+  const tokenPath = join(dir, AGENT_FILES.token);
+  if (!(await exists(tokenPath))) return null;
+  return decodeIdentityClaims((await readText(tokenPath, { what: "", createdBy: "" })).trim(), tokenPath);
+}
+
+/** A new token for the key in `dir`, through the same steps for `agent token` and `agent renew`. */
+async function reissue(home: string, dir: string, options: TokenOptions, lifetimeSeconds: number) {
+  const privateJwk = await readAgentPrivateJwk(dir);
+  const previous = await previousSpec(dir);
+  const relay = options.relay ?? previous?.relay;
+  if (previous === null || relay === undefined) {
+    throw new CliError(
+      `${dir} has neither ${AGENT_FILES.metadata} nor ${AGENT_FILES.token}; create the agent with: clawrelay agent create`,
+    );
+  }
+  const spec: TokenSpec = {
+    id: previous.id,
+    relay: normalizeRelayOrigin(relay),
+    audience: checkAudience(options.audience ?? previous.audience),
+    lifetimeSeconds,
+  };
+  const registry = await loadRegistry(options.registry ? resolve(options.registry) : registryDir(home));
+  return renewAgentToken({ dir, registry, spec, privateJwk });
 }
 
 /** Relay and audience for a renewed token: options first, then agent.json, then the old token. */
@@ -113,24 +145,42 @@ function registerAgentCommands(program: Command): void {
     .option("--audience <aud>", "relay audience (default: unchanged)")
     .action(async (ref: string, options: TokenOptions, command: Command) => {
       const home = homeOf(command);
-      const dir = resolveAgentRef(home, ref);
       const lifetimeSeconds = lifetimeFromDays(options.days, DEFAULT_DAYS);
-      const privateJwk = await readAgentPrivateJwk(dir);
-      const previous = await previousSpec(dir);
-      const relay = options.relay ?? previous?.relay;
-      if (previous === null || relay === undefined) {
-        throw new CliError(
-          `${dir} has neither ${AGENT_FILES.metadata} nor ${AGENT_FILES.token}; create the agent with: clawrelay agent create`,
-        );
+      printSummary(await reissue(home, resolveAgentRef(home, ref), options, lifetimeSeconds));
+    });
+
+  agent
+    .command("renew")
+    .description(
+      "re-issue an agent's identity token before it expires, for as long as the current one ran; run it where the registry key is, then restart the connector with the new identity.jwt",
+    )
+    .argument("<agent>", "agent id, or the agent's directory")
+    .option("--within <days>", "renew only when the token expires within this many days (for a daily cron)")
+    .option("--days <n>", `token lifetime in days, at most ${MAX_TOKEN_DAYS} (default: that of the current token)`)
+    .option("--registry <dir>", "registry directory (default <home>/registry)")
+    .option("--relay <origin>", "move the agent to another home relay (default: unchanged)")
+    .option("--audience <aud>", "relay audience (default: unchanged)")
+    .action(async (ref: string, options: RenewOptions, command: Command) => {
+      const home = homeOf(command);
+      const dir = resolveAgentRef(home, ref);
+      const claims = await currentClaims(dir);
+      const within = options.within === undefined ? null : wholeNumber(options.within, "--within", 0, MAX_TOKEN_DAYS);
+      if (claims !== null && within !== null && claims.exp - Math.floor(Date.now() / 1000) > within * DAY_SECONDS) {
+        const expiresAt = new Date(claims.exp * 1000).toISOString();
+        process.stdout.write(jsonLine({ id: claims.sub, dir, renewed: false, expiresAt }));
+        return;
       }
-      const spec: TokenSpec = {
-        id: previous.id,
-        relay: normalizeRelayOrigin(relay),
-        audience: checkAudience(options.audience ?? previous.audience),
-        lifetimeSeconds,
-      };
-      const registry = await loadRegistry(options.registry ? resolve(options.registry) : registryDir(home));
-      printSummary(await renewAgentToken({ dir, registry, spec, privateJwk }));
+      // Same lifetime as the token it replaces, so a 7-day token stays a 7-day token.
+      const previousLifetime = claims === null ? DEFAULT_DAYS * DAY_SECONDS : claims.exp - claims.iat;
+      const lifetimeSeconds =
+        options.days === undefined
+          ? Math.min(Math.max(previousLifetime, DAY_SECONDS), MAX_TOKEN_DAYS * DAY_SECONDS)
+          : lifetimeFromDays(options.days, DEFAULT_DAYS);
+      const summary = await reissue(home, dir, options, lifetimeSeconds);
+      process.stdout.write(jsonLine({ ...summary, renewed: true }));
+      process.stderr.write(
+        `renewed; a connector using ${dir} picks the new token up when restarted (copy ${AGENT_FILES.token} to its identityDir first if it runs elsewhere)\n`,
+      );
     });
 }
 

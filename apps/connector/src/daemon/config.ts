@@ -117,6 +117,8 @@ export const connectorConfigSchema = z
     pingIntervalMs: positiveMs(CONNECTOR_DEFAULTS.pingIntervalMs),
     pongTimeoutMs: positiveMs(CONNECTOR_DEFAULTS.pongTimeoutMs),
     shutdownGraceMs: positiveMs(3_000),
+    /** Days before the identity token's `exp` that the connector starts warning. */
+    tokenExpiryWarnDays: count(CONNECTOR_DEFAULTS.tokenExpiryWarnDays, 89),
     apiMaxBodyBytes: count(RELAY_DEFAULTS.RELAY_MAX_BODY_BYTES, 64 * 1_048_576),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
@@ -195,6 +197,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
       "pingIntervalMs",
       "pongTimeoutMs",
       "shutdownGraceMs",
+      "tokenExpiryWarnDays",
       "apiMaxBodyBytes",
     ] as const
   ).map((field) => ({ variable: `CLAWRELAY_${toScreamingSnake(field)}`, path: [field], kind: "integer" as const })),

@@ -14,6 +14,7 @@ import { ConnectorMetrics } from "./metrics.js";
 import { OutboundWorker, relayOriginOf } from "./outbound.js";
 import { createIdentitySigner, type Signer } from "./signer.js";
 import { Store } from "./store.js";
+import { type TokenExpiryStatus, TokenExpiryWatch } from "./token-expiry.js";
 
 export interface ConnectorDeps {
   clock?: Clock;
@@ -22,6 +23,8 @@ export interface ConnectorDeps {
   logger?: Logger;
   /** Skip loading the identity from `identityDir` and sign with this instead. */
   signer?: Signer;
+  /** With `signer`: its token's `exp` in ms, for the expiry warning (unknown otherwise). */
+  tokenExpiresAt?: number;
   /** How often finished rows and old dedup ids are pruned. */
   pruneIntervalMs?: number;
 }
@@ -31,6 +34,8 @@ export interface RunningConnector {
   connectorId: string;
   link: RelayLink;
   store: Store;
+  /** The identity token's `exp` in ms (null when unknown), for the §6 health frame. */
+  tokenExpiresAt: number | null;
   status(): ConnectorStatus;
   close(): Promise<void>;
 }
@@ -48,6 +53,7 @@ function buildStatus(
   store: Store,
   metrics: ConnectorMetrics,
   now: number,
+  identity: TokenExpiryStatus,
 ) {
   const linkStatus = link.status();
   const inboundStatus = inbound.status();
@@ -64,6 +70,7 @@ function buildStatus(
     breakers: { hook: inboundStatus.breaker, outbound: outboundStatus.breakers },
     inFlight: { hook: inboundStatus.inFlight, outbound: outboundStatus.inFlight },
     counts: store.counts(),
+    identity,
     metrics: metrics.view(now, store.oldestPending()),
     lastError: {
       link: linkStatus.lastError,
@@ -73,15 +80,19 @@ function buildStatus(
   };
 }
 
-async function resolveSigner(config: ConnectorConfig, deps: ConnectorDeps): Promise<Signer> {
-  if (deps.signer) return deps.signer;
+async function resolveSigner(
+  config: ConnectorConfig,
+  deps: ConnectorDeps,
+): Promise<{ signer: Signer; tokenExpiresAt: number | null }> {
+  if (deps.signer) return { signer: deps.signer, tokenExpiresAt: deps.tokenExpiresAt ?? null };
   // Loaded only when no signer is injected, so embedding the daemon does not pull in the CLI's file layout.
   const { loadAgentIdentity } = await import("../cli/identity-files.js");
   const identity = await loadAgentIdentity(config.identityDir);
   if (identity.id !== config.agentId) {
     throw new Error(`identity in ${config.identityDir} is for agent ${identity.id}, config says ${config.agentId}`);
   }
-  return createIdentitySigner({ token: identity.token, privateJwk: identity.privateJwk });
+  const signer = await createIdentitySigner({ token: identity.token, privateJwk: identity.privateJwk });
+  return { signer, tokenExpiresAt: identity.claims.exp * 1000 };
 }
 
 /** Start the connector: store, relay link, hook and outbox workers, loopback API. */
@@ -90,7 +101,14 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
   const random = deps.random ?? Math.random;
   const fetchFn: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
   const logger = (deps.logger ?? createLogger(config.logLevel)).child({ agentId: config.agentId });
-  const signer = await resolveSigner(config, deps);
+  const { signer, tokenExpiresAt } = await resolveSigner(config, deps);
+  const tokenExpiry = new TokenExpiryWatch({
+    expiresAt: tokenExpiresAt,
+    warnBeforeMs: config.tokenExpiryWarnDays * 86_400_000,
+    agentId: config.agentId,
+    clock,
+    logger,
+  });
   const apiToken = loadOrCreateApiToken(config.dataDir, config.apiToken);
 
   const store = Store.open(config.dataDir, {
@@ -244,7 +262,18 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
             trace: store.outbox.traceFor(record),
           };
         },
-        status: () => buildStatus(config, connectorId, relayLink, inbound, outbound, store, metrics, clock.now()),
+        status: () =>
+          buildStatus(
+            config,
+            connectorId,
+            relayLink,
+            inbound,
+            outbound,
+            store,
+            metrics,
+            clock.now(),
+            tokenExpiry.status(),
+          ),
         health: () => ({
           status:
             relayLink.status().state === "credentials_rejected" || inbound.status().held !== null ? "degraded" : "ok",
@@ -290,6 +319,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
   schedulePrune();
 
   relayLink.start();
+  tokenExpiry.start();
   inbound.wake();
   outbound.wake();
   logger.info(
@@ -303,10 +333,13 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     connectorId,
     link: relayLink,
     store,
-    status: () => buildStatus(config, connectorId, relayLink, inbound, outbound, store, metrics, clock.now()),
+    tokenExpiresAt,
+    status: () =>
+      buildStatus(config, connectorId, relayLink, inbound, outbound, store, metrics, clock.now(), tokenExpiry.status()),
     close: () => {
       closing ??= (async () => {
         pruneTimer?.cancel();
+        tokenExpiry.stop();
         await api.close();
         await relayLink.stop();
         await Promise.all([inbound.stop(config.shutdownGraceMs), outbound.stop(config.shutdownGraceMs)]);
