@@ -1,5 +1,6 @@
 import { RelayError } from "@clawrelay/protocol";
 import { Hono } from "hono";
+import type { SignedRequestOptions } from "./auth/signed-request.js";
 import { relayConfig } from "./config.js";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { errorResponse, onError } from "./errors.js";
@@ -36,7 +37,10 @@ const ROUTE_METHODS: [string, string[]][] = [
   ["/dashboard/api/messages/:agent/:messageId", ["GET"]],
 ];
 
-export function createApp(): Hono<AppEnv> {
+/** What the app reads revocations from (tests give a failing one); defaults to the Directory. */
+export type AppOptions = Pick<SignedRequestOptions, "revocations">;
+
+export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(correlationId());
   app.use(markIsolateStart());
@@ -47,10 +51,10 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
-  app.route("/v1/agents", agentRoutes());
+  app.route("/v1/agents", agentRoutes(options));
   app.route("/v1", adminRoutes());
-  app.route("/v1", operatorRoutes());
-  app.route("/dashboard", dashboardRoutes());
+  app.route("/v1", operatorRoutes(options));
+  app.route("/dashboard", dashboardRoutes(options));
   app.route("/", receiptRoutes());
 
   // A known path with another method: 405 with Allow, in the JSON error shape.

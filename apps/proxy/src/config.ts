@@ -1,4 +1,4 @@
-import { PROTOCOL_LIMITS, RELAY_DEFAULTS } from "@clawrelay/protocol";
+import { PROTOCOL_LIMITS, RELAY_DEFAULTS, RELAY_GUARD_DEFAULTS } from "@clawrelay/protocol";
 import { z } from "zod";
 import { setLogLevel } from "./log.js";
 
@@ -58,6 +58,8 @@ const configSchema = z.object({
   RELAY_RECEIPT_RETRY_MAX_MS: int(100, 86_400_000).default(600_000),
   /** How long a destination's breaker stays open before one attempt probes it. */
   RELAY_RECEIPT_BREAKER_OPEN_MS: int(100, 3_600_000).default(PROTOCOL_LIMITS.breakerOpenMs),
+  /** Past this age a revocation list that cannot be refreshed stops being served: agent requests get 503. */
+  RELAY_REVOCATION_MAX_STALE_SECONDS: int(60, 86_400).default(RELAY_GUARD_DEFAULTS.RELAY_REVOCATION_MAX_STALE_SECONDS),
   /** The lowest log level written: per-message lines are `info`. */
   RELAY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   ADMIN_TOKEN: z.string().min(16).optional(),

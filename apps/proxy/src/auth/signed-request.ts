@@ -127,7 +127,13 @@ async function verifySignedRequest(c: Context<AppEnv>, sources: Sources, nowMs: 
   const registries = sources.registries(c.env, claims.sub);
   const { unbound } = await assertRegistryAllowed(registries, claims.sub, claims.iss, nowMs);
 
-  await assertNotRevoked(sources.revocations, claims.jti, claims.sub, nowMs);
+  await assertNotRevoked(
+    sources.revocations,
+    claims.jti,
+    claims.sub,
+    nowMs,
+    config.RELAY_REVOCATION_MAX_STALE_SECONDS * 1000,
+  );
 
   if (Math.abs(nowSeconds - Number(signed.timestamp)) > PROTOCOL_LIMITS.timestampSkewSeconds) {
     throw new RelayError("timestamp_skew", "X-Claw-Timestamp is outside the allowed skew");

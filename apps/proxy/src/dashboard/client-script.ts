@@ -70,6 +70,7 @@ export const DASHBOARD_SCRIPT = `"use strict";
       ["ack p50 / p95 / p99", ms(l.ackMs.p50) + " / " + ms(l.ackMs.p95) + " / " + ms(l.ackMs.p99)],
       ["open breakers", String(status.openBreakersTotal)],
       ["shards answering", status.shards.answered + " / " + status.shards.total],
+      ["revocation list", status.revocations.state],
     ];
     return el("div", { class: "cards" }, items.map(function (item) {
       return el("div", { class: "card" }, [el("div", { class: "label", text: item[0] }), el("div", { class: "value", text: item[1] })]);
@@ -162,7 +163,11 @@ export const DASHBOARD_SCRIPT = `"use strict";
     ]));
     replace("agents", agentsTable(data.agents, data.agentsTotal, now));
     replace("failures", failuresTable(status.recentFailures));
-    setState("updated " + time(now) + (status.shards.failed.length ? " — " + status.shards.failed.length + " shard(s) missing" : ""), status.shards.failed.length > 0);
+    var problems = [];
+    if (status.shards.failed.length) problems.push(status.shards.failed.length + " shard(s) missing");
+    if (status.revocations.state === "stale") problems.push("revocation list cannot be refreshed");
+    if (status.revocations.state === "expired") problems.push("revocation list too old: agent requests refused");
+    setState("updated " + time(now) + (problems.length ? " — " + problems.join("; ") : ""), problems.length > 0);
   }
 
   function loadOverview() {

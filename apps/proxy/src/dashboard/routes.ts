@@ -1,6 +1,8 @@
 import { isAgentId, METRICS_SHARDS, RelayError } from "@clawrelay/protocol";
 import { Hono, type MiddlewareHandler } from "hono";
 import { isAdminRequest, timingSafeEqualText } from "../auth/admin.js";
+import { probeRevocations, type RevocationSource } from "../auth/revocations.js";
+import { directoryRevocations } from "../auth/signed-request.js";
 import { log } from "../log.js";
 import { buildStatus } from "../metrics/aggregate.js";
 import type { AgentRow } from "../metrics/digest.js";
@@ -56,7 +58,8 @@ function requireDashboardSession(): MiddlewareHandler<AppEnv> {
 const byLargestQueue = (a: AgentRow, b: AgentRow): number =>
   b.queue.items - a.queue.items || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0);
 
-export function dashboardRoutes(): Hono<AppEnv> {
+export function dashboardRoutes(options: { revocations?: (env: Env) => RevocationSource } = {}): Hono<AppEnv> {
+  const revocations = options.revocations ?? directoryRevocations;
   const routes = new Hono<AppEnv>();
   const session = requireDashboardSession();
 
@@ -112,6 +115,11 @@ export function dashboardRoutes(): Hono<AppEnv> {
       uptimeSeconds: isolateUptimeSeconds(c.get("receivedAt")),
       now,
       shards: { total: METRICS_SHARDS, failed: view.failed },
+      revocations: await probeRevocations(
+        revocations(c.env),
+        now,
+        c.get("config").RELAY_REVOCATION_MAX_STALE_SECONDS * 1000,
+      ),
     });
     return c.json({ status, agents: agents.slice(0, DASHBOARD_AGENT_ROWS), agentsTotal: agents.length });
   });

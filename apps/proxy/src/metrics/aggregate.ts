@@ -1,4 +1,5 @@
 import { METRICS_RETENTION_MS } from "@clawrelay/protocol";
+import type { RevocationListHealth } from "../auth/revocations.js";
 import {
   type AgentDigest,
   type AgentRow,
@@ -229,6 +230,7 @@ export interface StatusContext {
   uptimeSeconds: number;
   now: number;
   shards: { total: number; failed: { shard: number; reason: string }[] };
+  revocations: RevocationListHealth;
 }
 
 export interface StatusAggregate {
@@ -236,6 +238,8 @@ export interface StatusAggregate {
   generatedAt: number;
   uptimeSeconds: number;
   shards: { total: number; answered: number; failed: { shard: number; reason: string }[] };
+  /** The revocation list of the isolate that answered: `stale` and `expired` are problems (apps/proxy/README.md). */
+  revocations: RevocationListHealth;
   agents: { reporting: number; known: number; connected: number };
   totals: FlowTotals & { windowHours: number; byOutcome: Record<string, number> };
   /** Requests refused in the window (every 401, and anything the signature checks refused), by code. */
@@ -278,6 +282,7 @@ export function buildStatus(merged: ShardRollup, ctx: StatusContext): StatusAggr
       answered: ctx.shards.total - ctx.shards.failed.length,
       failed: ctx.shards.failed,
     },
+    revocations: ctx.revocations,
     agents: { ...merged.counts },
     totals: { windowHours: METRICS_RETENTION_MS / HOUR_MS, ...flowOf(window.counters), byOutcome },
     refused: refusedOf(window.counters),

@@ -1,4 +1,5 @@
 import { HISTOGRAM_SIZE, LATENCY_BUCKETS_MS, PRIORITIES } from "@clawrelay/protocol";
+import type { RevocationListHealth } from "../auth/revocations.js";
 import type { ShardRollup } from "./aggregate.js";
 import { type AgentRow, parseCounterKey } from "./digest.js";
 import type { ShardFailure } from "./fanout.js";
@@ -186,7 +187,15 @@ export interface ExpositionContext {
   now: number;
   shards: number;
   failed: readonly ShardFailure[];
+  revocations: RevocationListHealth;
 }
+
+const REVOCATION_STATE: Record<RevocationListHealth["state"], number> = {
+  unloaded: -1,
+  fresh: 0,
+  stale: 1,
+  expired: 2,
+};
 
 /** The whole exposition; per-agent gauges only when the rollup carries agent rows. */
 export function renderPrometheus(merged: ShardRollup, ctx: ExpositionContext): string {
@@ -204,6 +213,18 @@ export function renderPrometheus(merged: ShardRollup, ctx: ExpositionContext): s
       labels: { shard: String(shard) },
       value: failedShards.has(shard) ? 0 : 1,
     })),
+  );
+  out.family(
+    "clawrelay_revocation_list_state",
+    "gauge",
+    "Revocation list of the isolate that answered: 0 fresh, 1 refresh failing (still served), 2 past RELAY_REVOCATION_MAX_STALE_SECONDS (agent requests get 503), -1 never loaded.",
+    [{ value: REVOCATION_STATE[ctx.revocations.state] }],
+  );
+  out.family(
+    "clawrelay_revocation_list_age_seconds",
+    "gauge",
+    "Time since the answering isolate last loaded the revocation list (0 when never loaded).",
+    [{ value: ctx.revocations.ageSeconds ?? 0 }],
   );
   out.family("clawrelay_agents_reporting", "gauge", "Agents whose session reported in the last 48 h.", [
     { value: merged.counts.reporting },

@@ -1,7 +1,7 @@
 import { HEADERS, isAgentId, policyBodySchema, RelayError, sendBodySchema } from "@clawrelay/protocol";
 import { Hono, type MiddlewareHandler } from "hono";
 import { isAdminRequest } from "../auth/admin.js";
-import { signedRequest } from "../auth/signed-request.js";
+import { type SignedRequestOptions, signedRequest } from "../auth/signed-request.js";
 import { parseJsonBytes, readJsonRequest, zodMessage } from "../middleware/json.js";
 import type { AppEnv, Caller } from "../types.js";
 import { sessionFor, unwrap } from "./session.js";
@@ -30,9 +30,9 @@ export function ownerOnly(param = "id"): MiddlewareHandler<AppEnv> {
   };
 }
 
-export function agentRoutes(): Hono<AppEnv> {
+export function agentRoutes(options: SignedRequestOptions = {}): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
-  const signed = signedRequest();
+  const signed = signedRequest(options);
   const owner = ownerOnly();
 
   /** Routes that an admin may also call: admin bearer first, otherwise a signed agent request. */

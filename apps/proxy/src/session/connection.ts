@@ -140,7 +140,14 @@ export class ConnectionHandler {
       let reason: string | null = now >= socket.data.tokenExpiresAt * 1000 ? "credentials expired" : null;
       if (!reason) {
         try {
-          await assertNotRevoked(source, socket.data.jti, this.s.agentId(), now);
+          // Past the stale bound this throws unavailable: an open connection is kept, not cut.
+          await assertNotRevoked(
+            source,
+            socket.data.jti,
+            this.s.agentId(),
+            now,
+            this.s.config.RELAY_REVOCATION_MAX_STALE_SECONDS * 1000,
+          );
         } catch (err) {
           if (err instanceof RelayError && err.code === "revoked") reason = "credentials revoked";
         }
