@@ -60,6 +60,9 @@ const configSchema = z.object({
   RELAY_RECEIPT_BREAKER_OPEN_MS: int(100, 3_600_000).default(PROTOCOL_LIMITS.breakerOpenMs),
   /** Past this age a revocation list that cannot be refreshed stops being served: agent requests get 503. */
   RELAY_REVOCATION_MAX_STALE_SECONDS: int(60, 86_400).default(RELAY_GUARD_DEFAULTS.RELAY_REVOCATION_MAX_STALE_SECONDS),
+  /** Dashboard sign-in: this many failures per client address within the window, then 429. */
+  RELAY_LOGIN_MAX_FAILURES: int(1, 1000).default(RELAY_GUARD_DEFAULTS.RELAY_LOGIN_MAX_FAILURES),
+  RELAY_LOGIN_WINDOW_SECONDS: int(1, 86_400).default(RELAY_GUARD_DEFAULTS.RELAY_LOGIN_WINDOW_SECONDS),
   /** The lowest log level written: per-message lines are `info`. */
   RELAY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   ADMIN_TOKEN: z.string().min(16).optional(),

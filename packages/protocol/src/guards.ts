@@ -5,4 +5,7 @@
 export const RELAY_GUARD_DEFAULTS = {
   /** A revocation list that cannot be refreshed is served this long past its last load, then agent requests get 503. */
   RELAY_REVOCATION_MAX_STALE_SECONDS: 600,
+  /** Failed dashboard sign-ins per client address within the window before 429. */
+  RELAY_LOGIN_MAX_FAILURES: 10,
+  RELAY_LOGIN_WINDOW_SECONDS: 60,
 } as const;

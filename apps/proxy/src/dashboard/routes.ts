@@ -13,6 +13,7 @@ import { sessionFor, unwrap } from "../routes/session.js";
 import type { AppEnv } from "../types.js";
 import { VERSION } from "../version.js";
 import { DASHBOARD_SCRIPT } from "./client-script.js";
+import { loginLimit } from "./login-limit.js";
 import { DASHBOARD_STYLE, loginPage, overviewPage, tracePage } from "./pages.js";
 import {
   clearedCookieHeader,
@@ -75,12 +76,16 @@ export function dashboardRoutes(options: { revocations?: (env: Env) => Revocatio
 
   routes.post("/login", async (c) => {
     const adminToken = c.get("config").ADMIN_TOKEN;
+    const limit = loginLimit(c);
+    await limit.assertAllowed();
     const raw = await readBodyCapped(c.req.raw, LOGIN_BODY_MAX_BYTES);
     const token = new URLSearchParams(raw ? new TextDecoder().decode(raw) : "").get("token") ?? "";
     if (!adminToken || !timingSafeEqualText(token, adminToken)) {
+      await limit.failed();
       log("warn", { event: "dashboard_login_refused", correlationId: c.get("correlationId") });
       return c.html(loginPage(true), 401, PAGE_HEADERS);
     }
+    await limit.succeeded();
     log("info", { event: "dashboard_login", correlationId: c.get("correlationId") });
     c.header("set-cookie", sessionCookieHeader(await issueSessionValue(adminToken, Date.now())));
     return c.redirect("/dashboard", 303);

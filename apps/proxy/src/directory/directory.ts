@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { migrate, Sql } from "../session/sql.js";
+import { LOGIN_GUARD_MIGRATION, LoginGuard } from "./login-guard.js";
 import { REGISTRY_BINDINGS_MIGRATION, RegistryBindings } from "./registry-bindings.js";
 
 const MIGRATIONS = [
@@ -14,6 +15,8 @@ const MIGRATIONS = [
    CREATE UNIQUE INDEX revocations_agent ON revocations (agent_id) WHERE agent_id IS NOT NULL;`,
   // v2: which registries may issue tokens for an agent id (used by the `registries-<n>` instances).
   REGISTRY_BINDINGS_MIGRATION,
+  // v3: failed dashboard sign-ins per client address (the `dashboard-login` instance).
+  LOGIN_GUARD_MIGRATION,
 ] as const;
 
 export interface Revocation {
@@ -26,17 +29,19 @@ export interface Revocation {
 /**
  * Relay-wide state outside the relay sessions, one class under several names: `global` holds
  * the revocations (read by each isolate at most every 30 s, never per message); `registries-<n>`
- * hold the agent id → registry bindings of the ids hashing to n. Per-agent state lives in each
- * agent's RelaySession.
+ * hold the agent id → registry bindings of the ids hashing to n; `dashboard-login` counts failed
+ * dashboard sign-ins. Per-agent state lives in each agent's RelaySession.
  */
 export class Directory extends DurableObject<Env> {
   private readonly sql: Sql;
   private readonly registries: RegistryBindings;
+  private readonly logins: LoginGuard;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage.sql);
     this.registries = new RegistryBindings(this.sql);
+    this.logins = new LoginGuard(this.sql);
     ctx.blockConcurrencyWhile(async () => migrate(this.sql, MIGRATIONS));
   }
 
@@ -46,6 +51,18 @@ export class Directory extends DurableObject<Env> {
 
   async bindRegistry(agentId: string, iss: string, now = Date.now()): Promise<string[]> {
     return this.registries.bindFirst(agentId, iss, now);
+  }
+
+  async loginBlockedFor(client: string, maxFailures: number, windowMs: number, now = Date.now()): Promise<number> {
+    return this.logins.blockedFor(client, maxFailures, windowMs, now);
+  }
+
+  async loginFailed(client: string, windowMs: number, now = Date.now()): Promise<void> {
+    this.logins.failed(client, windowMs, now);
+  }
+
+  async loginSucceeded(client: string): Promise<void> {
+    this.logins.succeeded(client);
   }
 
   async setRegistries(agentId: string, registries: string[], now = Date.now()): Promise<string[]> {
