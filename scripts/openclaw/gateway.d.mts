@@ -15,6 +15,8 @@ export interface GatewayOptions {
   hooksToken?: string;
   extraConfig?: Record<string, unknown>;
   openclawDir?: string;
+  /** How long start() waits for /readyz (default 120 s). */
+  readyTimeoutMs?: number;
 }
 export interface HookAnswer {
   status: number;

@@ -13,12 +13,14 @@ import { node24Path, OPENCLAW_DIR, openclawEntry, openclawInstalled } from "./in
 import { STAND_IN_MODEL_ID } from "./stand-in-model.mjs";
 
 export const PROVIDER_ID = "standin";
-const READY_TIMEOUT_MS = 90_000;
+/** 18–40 s on 2 quiet cores; two gateways booting side by side on a busy machine take longer. */
+const READY_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 10_000;
 
 /**
  * options: model (a started StandInModel), name?, home? (temp folder; made when absent),
- * plugins? [{ id, dir, config }], port?, hooksToken?, extraConfig? (merged at the top level).
+ * plugins? [{ id, dir, config }], port?, hooksToken?, extraConfig? (merged at the top level),
+ * readyTimeoutMs? (default 120 s).
  */
 export class OpenClawGateway {
   #child = null;
@@ -140,8 +142,11 @@ export class OpenClawGateway {
         OPENCLAW_DISABLE_BONJOUR: "1",
         OPENCLAW_NO_RESPAWN: "1",
         OPENCLAW_SKIP_CHANNELS: "1",
-        // One compile cache for every gateway and run (instead of one per temp TMPDIR).
+        // One compile cache for every gateway and run (instead of a cold one in each temp
+        // TMPDIR). The second variable tells openclaw.mjs not to respawn itself to move the
+        // cache into a folder of its own choosing (a whole second process start otherwise).
         NODE_COMPILE_CACHE: join(dir, "compile-cache"),
+        OPENCLAW_PACKAGED_COMPILE_CACHE_RESPAWNED: "1",
         NO_COLOR: "1",
       },
     });
@@ -153,7 +158,8 @@ export class OpenClawGateway {
   }
 
   async #waitReady() {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const timeoutMs = this.options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
     let early = null;
     this.#exited.then((e) => {
       early = e;
@@ -168,7 +174,7 @@ export class OpenClawGateway {
       }
       if (Date.now() > deadline) {
         await this.stop();
-        throw new Error(`gateway ${this.name} not ready after ${READY_TIMEOUT_MS} ms: ${this.logTail()}`);
+        throw new Error(`gateway ${this.name} not ready after ${timeoutMs} ms: ${this.logTail()}`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -214,6 +220,12 @@ export class OpenClawGateway {
   /**
    * Start a user turn, as a person would ask their agent something: `POST /hooks/agent` with
    * the session key (under `hook:`) and the text. Resolves with the status and JSON body.
+   *
+   * Seen on 2026.9.6 (with a probe plugin; the real-gateway e2e tests rely on it): a turn
+   * started with `sessionKey: "hook:test:alice-user"` runs in the session
+   * `agent:main:hook:test:alice-user`, and a plugin tool called in it gets exactly that as
+   * `ctx.sessionKey` (and `ctx.agentId: "main"`). To post into that session again through
+   * `/hooks/agent`, drop the `agent:<agentId>:` scope: the hook takes `hook:test:alice-user`.
    */
   async userTurn(sessionKey, message, extra = {}) {
     const res = await fetch(this.hooksUrl, {
