@@ -19,6 +19,8 @@ export interface ModelRequest {
   system: string;
   messages: ChatMessage[];
   body: Record<string, unknown>;
+  /** When the streamed answer was written out: `answeredAt - at` is the stand-in's own time. */
+  answeredAt?: number;
   /** What the script answered. */
   answer?: ModelAnswer;
 }

@@ -125,6 +125,8 @@ export class StandInModel {
       request.answer = answer;
       this.onRequest?.(request);
       this.#stream(res, answer, request.tools);
+      // The stand-in's own share of a turn (from the request to the end of its answer).
+      request.answeredAt = Date.now();
       for (const wake of this.#waiters.splice(0)) wake();
     });
   }
