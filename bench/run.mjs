@@ -17,8 +17,11 @@ import { renderReport } from "./lib/report.mjs";
 import { checkTargets, verdict } from "./lib/targets.mjs";
 import { runBacklog } from "./scenarios/backlog.mjs";
 import { runFailover } from "./scenarios/failover.mjs";
+import { runHookRecovery } from "./scenarios/hook-recovery.mjs";
 import { runLive } from "./scenarios/live.mjs";
 import { runProfile } from "./scenarios/profile.mjs";
+import { runRelayRestart } from "./scenarios/relay-restart.mjs";
+import { runSleepFailover } from "./scenarios/sleep-failover.mjs";
 
 const LIVE = {
   seq1: { senderCount: 1, agentCount: 1 },
@@ -68,6 +71,9 @@ async function main() {
     live: {},
     backlog: {},
     failover: null,
+    sleepFailover: null,
+    hookRecovery: null,
+    relayRestart: null,
     memory: null,
     profile: null,
     logs: null,
@@ -142,6 +148,21 @@ async function main() {
     if (only.has("failover")) {
       results.failover = await attempt("failover", () => runFailover(clawrelay, { rounds: sizes.failoverRounds }));
       if (results.failover) progress(`failover: median ${short(results.failover.medianMs)} ms`);
+    }
+    if (only.has("sleep_failover")) {
+      results.sleepFailover = await attempt("sleep failover", () =>
+        runSleepFailover(clawrelay, { rounds: sizes.sleepFailoverRounds }),
+      );
+      if (results.sleepFailover) progress(`sleep failover: median ${short(results.sleepFailover.medianMs)} ms`);
+    }
+    if (only.has("hook_recovery")) {
+      results.hookRecovery = await attempt("hook recovery", () => runHookRecovery(clawrelay, sizes.hookRecovery));
+      if (results.hookRecovery) progress(`hook recovery: max ${short(results.hookRecovery.maxMs)} ms`);
+    }
+    if (only.has("relay_restart")) {
+      // It restarts the relay: after the scenarios that keep connectors of their own.
+      results.relayRestart = await attempt("relay restart", () => runRelayRestart(clawrelay, sizes.relayRestart));
+      if (results.relayRestart) progress(`relay restart: max ${short(results.relayRestart.maxMs)} ms`);
     }
     if (only.has("profile")) {
       results.profile = await attempt("profile", () =>

@@ -3,7 +3,18 @@ import { join } from "node:path";
 import { ROOT } from "../../scripts/lib/relay.mjs";
 
 /** `backlog` includes the connector-memory measurement (its largest size fills the connector's inbox). */
-export const SCENARIOS = ["seq1", "c32x1", "c32x32", "backlog", "failover", "profile", "logs"];
+export const SCENARIOS = [
+  "seq1",
+  "c32x1",
+  "c32x32",
+  "backlog",
+  "failover",
+  "sleep_failover",
+  "hook_recovery",
+  "relay_restart",
+  "profile",
+  "logs",
+];
 
 const FULL = {
   seq1: 500,
@@ -11,6 +22,10 @@ const FULL = {
   c32x32: 4000,
   backlogSizes: [1_000, 10_000, 100_000],
   failoverRounds: 5,
+  sleepFailoverRounds: 5,
+  /** Each round: until the hook breaker opens, plus up to one probe interval (30 s), plus the recovery. */
+  hookRecovery: { rounds: 3, extraDownMs: 30_000 },
+  relayRestart: { rounds: 3, connectorCount: 8, downMs: 20_000 },
   profileMessages: 3000,
   logsMessages: 2000,
   /** The whole run is aborted (non-zero exit, everything killed) past this. */
@@ -23,9 +38,13 @@ const QUICK = {
   c32x32: 320,
   backlogSizes: [100, 300, 1_000],
   failoverRounds: 2,
+  sleepFailoverRounds: 1,
+  hookRecovery: { rounds: 1, extraDownMs: 0 },
+  relayRestart: { rounds: 1, connectorCount: 3, downMs: 3_000 },
   profileMessages: 320,
   logsMessages: 320,
-  watchdogMs: 5 * 60_000,
+  // The three time-bound scenarios add about a minute and a half (a sleep failover alone is ~10 s).
+  watchdogMs: 10 * 60_000,
 };
 
 const USAGE = `usage: pnpm bench [--quick] [--only <scenario,...>] [--out <file>]

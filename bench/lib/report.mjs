@@ -74,6 +74,7 @@ function usageTable(results) {
     }
   }
   if (results.failover) lines.push(...usageRows("failover", results.failover.usage));
+  if (results.sleepFailover) lines.push(...usageRows("sleep failover", results.sleepFailover.usage));
   if (results.logs) lines.push(...usageRows("32 → 1 at RELAY_LOG_LEVEL=info, clawrelay", results.logs.usage));
   return lines.join("\n");
 }
@@ -133,6 +134,29 @@ function failoverSection(fo) {
   ].join("\n\n");
 }
 
+function timedSection(results) {
+  const parts = [];
+  const sf = results.sleepFailover;
+  parts.push(
+    sf
+      ? `**Sleep failover.** Two connectors for one agent at their defaults (ping every 5 s), the relay at its default \`RELAY_FAILOVER_AFTER_MS\` (10 s), one message every 20 ms; SIGSTOP of the active connector (its socket stays open, as on a machine gone to sleep). Promoted after ${sf.promotedMs.map((t) => `${t.toFixed(0)} ms`).join(", ")}; first delivery by the standby after ${sf.firstDeliveryMs.map((t) => `${t.toFixed(0)} ms`).join(", ")}; **median ${n(sf.medianMs, 0)} ms**. The relay judges the last ping, which is up to one ping interval older than the stop, so the promotion comes 5–10 s after it. ${int(sf.messages)} messages accepted, ${sf.lost} lost, ${sf.duplicates} delivered by both connectors (what the sleeper had stored, delivered once it woke).`
+      : "**Sleep failover.** Not run.",
+  );
+  const hr = results.hookRecovery;
+  parts.push(
+    hr
+      ? `**Hook recovery.** One connector at its default hook settings (breaker after 5 failures, open ${n(hr.probeMs / 1000, 0)} s, one probe), a message every 100 ms; the webhook answers 500 until the breaker has opened, and a random part of a probe interval longer; then it is back. Back → first delivery: ${hr.recoveryMs.map((t) => `${t.toFixed(0)} ms`).join(", ")} (**max ${n(hr.maxMs, 0)} ms**; at most one probe interval plus the call). ${int(hr.messages)} messages, ${hr.deadLetters} dead letters, ${hr.lost} lost.`
+      : "**Hook recovery.** Not run.",
+  );
+  const rr = results.relayRestart;
+  parts.push(
+    rr
+      ? `**Relay restart.** ${rr.connectors} connectors at their default reconnect settings; the relay's \`wrangler dev\` stopped, down ${n(rr.downMs / 1000, 0)} s, restarted on the same state. From its first answer to a request to the last connector linked (\`link_connected\`): ${rr.allLinkedMs.map((t) => `${t.toFixed(0)} ms`).join(", ")} (**max ${n(rr.maxMs, 0)} ms**); from its port accepting a TCP connection, which \`wrangler dev\` does before its Worker can answer: ${rr.fromAcceptMs.map((t) => `${t.toFixed(0)} ms`).join(", ")}. For 2 min after a session ends the connector's backoff draws stay under 2 s (apps/connector/README.md, "Relay link").`
+      : "**Relay restart.** Not run.",
+  );
+  return parts.join("\n\n");
+}
+
 function memorySection(mem) {
   if (!mem) return "Not run.";
   return `Measured during the largest backlog: after the relay → connector stage the inbox held ${int(mem.inboxPending)} items (of ${int(mem.messages)}); **connector peak RSS ${n(mem.connectorPeakMiB)} MiB** (VmHWM since the process started, both stages included).`;
@@ -154,7 +178,7 @@ export function renderReport(results) {
   const notes = existsSync(notesFile) ? readFileSync(notesFile, "utf8").trim() : "";
   const sections = [
     "# Benchmarks",
-    `Written by \`pnpm bench${results.quick ? " --quick" : ""}\` (bench/run.mjs); every figure below comes from the run described here. Issue 7's targets are checked at the end of the run; CI runs \`pnpm bench --quick\` as a smoke check without thresholds.`,
+    `Written by \`pnpm bench${results.quick ? " --quick" : ""}\` (bench/run.mjs); every figure below comes from the run described here. Issue 7's and issue 13's targets are checked at the end of the run; CI runs \`pnpm bench --quick\` as a smoke check without thresholds.`,
     "## Run",
     machineSection(results),
     "## Targets",
@@ -188,6 +212,8 @@ export function renderReport(results) {
     backlogTable(results.backlog ?? {}),
     "## Failover",
     failoverSection(results.failover),
+    "## Sleep failover, hook recovery, relay restart",
+    timedSection(results),
     "## Connector memory",
     memorySection(results.memory),
     "## CPU and memory per process",

@@ -1,4 +1,4 @@
-// The targets of issue 7, checked against one run's results.
+// The targets of issues 7 and 13, checked against one run's results.
 
 const fmt = (value, digits = 1) => (value === null || value === undefined ? "n/a" : value.toFixed(digits));
 
@@ -61,6 +61,8 @@ export function checkTargets(results) {
       : { name: "failover after SIGKILL", goal: "median < 2 s", measured: "not run", met: null },
   );
 
+  targets.push(...timedTargets(results));
+
   const mem = results.memory;
   targets.push(
     mem
@@ -84,4 +86,45 @@ export function verdict(met) {
   if (met === true) return "**met**";
   if (met === false) return "**not met**";
   return "not shown by this run";
+}
+
+const ms = (values) => values.map((t) => t.toFixed(0)).join(", ");
+
+/** Issue 13's bounds: sleep failover, hook recovery and relay restart, all at the defaults. */
+function timedTargets(results) {
+  const out = [];
+  const sf = results.sleepFailover;
+  out.push(
+    sf?.medianMs !== null && sf?.medianMs !== undefined
+      ? {
+          name: "failover from a sleeping connector",
+          goal: "median < 10 s, SIGSTOP → first delivery by the standby",
+          measured: `median ${fmt(sf.medianMs, 0)} ms over ${sf.rounds} (${ms(sf.firstDeliveryMs)} ms; promoted after ${ms(sf.promotedMs)} ms)`,
+          met: sf.medianMs < 10_000,
+        }
+      : { name: "failover from a sleeping connector", goal: "median < 10 s", measured: "not run", met: null },
+  );
+  const hr = results.hookRecovery;
+  out.push(
+    hr?.maxMs !== null && hr?.maxMs !== undefined
+      ? {
+          name: "hook recovery",
+          goal: "< 31 s in every round, webhook back → first delivery",
+          measured: `max ${fmt(hr.maxMs, 0)} ms over ${hr.rounds} (${ms(hr.recoveryMs)} ms), ${hr.deadLetters} dead letters`,
+          met: hr.maxMs < 31_000 && hr.deadLetters === 0,
+        }
+      : { name: "hook recovery", goal: "< 31 s", measured: "not run", met: null },
+  );
+  const rr = results.relayRestart;
+  out.push(
+    rr?.maxMs !== null && rr?.maxMs !== undefined
+      ? {
+          name: "relay restart",
+          goal: "< 5 s in every round, relay answering again → all connectors linked",
+          measured: `max ${fmt(rr.maxMs, 0)} ms over ${rr.rounds} (${ms(rr.allLinkedMs)} ms; ${rr.connectors} connectors, down ${fmt(rr.downMs / 1000, 0)} s)`,
+          met: rr.maxMs < 5_000,
+        }
+      : { name: "relay restart", goal: "< 5 s", measured: "not run", met: null },
+  );
+  return out;
 }

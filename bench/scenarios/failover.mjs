@@ -11,7 +11,7 @@ import { DeliveryTally, median } from "../lib/stats.mjs";
 const SEND_EVERY_MS = 20;
 
 /** A hook that feeds the shared tally and tells when it next gets a call. */
-async function watchedHook(tally) {
+export async function watchedHook(tally) {
   const hook = await new StandInHook({ keepCalls: false }).start();
   hook.calls_ = 0;
   hook.nextCall = null;
