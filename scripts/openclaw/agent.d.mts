@@ -3,7 +3,6 @@ import type { LocalRelay } from "../lib/relay.mjs";
 import type { HookAnswer, OpenClawGateway } from "./gateway.mjs";
 import type { ModelScript, StandInModel } from "./stand-in-model.mjs";
 export const PLUGIN_DIR: string;
-export function pluginId(dir?: string): string;
 export interface OpenClawAgentOptions {
   id: string;
   relay: LocalRelay;

@@ -1,22 +1,16 @@
 // An agent as a person runs it with clawrelay and OpenClaw: a real OpenClaw gateway (its model
 // a scripted stand-in), the clawrelay plugin loaded into it, and a real connector in the
-// `openclaw` hook format delivering into the gateway's `/hooks/agent`. Used by the real-gateway
+// `openclaw` hook format delivering into the gateway's `/hooks/agent`, configured together by
+// `clawrelay openclaw setup`. Used by the real-gateway
 // e2e tests, `npm run demo:openclaw` and the OpenClaw bridge benchmark.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConnectorProcess, freePort } from "../lib/connector.mjs";
-import { ROOT } from "../lib/relay.mjs";
+import { cli, ROOT } from "../lib/relay.mjs";
 import { OpenClawGateway } from "./gateway.mjs";
 import { StandInModel } from "./stand-in-model.mjs";
 
 export const PLUGIN_DIR = join(ROOT, "apps/openclaw-plugin");
-
-/** The plugin's id, as its manifest names it. */
-export function pluginId(dir = PLUGIN_DIR) {
-  const manifest = join(dir, "openclaw.plugin.json");
-  if (!existsSync(manifest)) throw new Error(`no OpenClaw plugin at ${dir} (openclaw.plugin.json missing)`);
-  return JSON.parse(readFileSync(manifest, "utf8")).id;
-}
 
 /**
  * options: id (the clawrelay agent id), relay (a LocalRelay), dataDir, script (the stand-in
@@ -31,36 +25,61 @@ export class OpenClawAgent {
     this.model = new StandInModel({ script: options.script, maxToolCalls: options.maxToolCalls ?? 50 });
   }
 
-  /** The model first (a gateway caches a failed model probe for 5 minutes), then ports and config. */
+  /**
+   * The model first (a gateway caches a failed model probe for 5 minutes), then the configs the
+   * way a person makes them: a gateway config without hooks or plugin and a bare connector
+   * config, joined by `clawrelay openclaw setup` (hooks, the plugin and the connector's
+   * openclaw format). The gateway then starts on exactly what setup wrote; the connector on
+   * setup's sections plus the test's own fields.
+   */
   async prepare() {
     const { relay, dataDir } = this.options;
     await this.model.start();
     const connectorPort = await freePort();
-    const pluginDir = this.options.pluginDir ?? PLUGIN_DIR;
     this.gateway = new OpenClawGateway({
       model: this.model,
       name: this.id,
       home: join(dataDir, "openclaw"),
       port: await freePort(),
-      plugins: [
-        {
-          id: pluginId(pluginDir),
-          dir: pluginDir,
-          // The connector makes its API token on first start; the plugin reads it at each call.
-          config: { connectorUrl: `http://127.0.0.1:${connectorPort}`, apiTokenFile: join(dataDir, "api-token") },
-        },
-      ],
+      hooks: false,
+      // An allow list keeps the gateway from loading every bundled plugin; setup adds clawrelay.
+      extraConfig: { plugins: { allow: [] } },
     });
+    this.gateway.writeConfig();
+    const identityDir = relay.agent(this.id);
+    // ConnectorProcess writes its config to this same file on each start, from its options.
+    const connectorConfig = join(dataDir, "connector.json");
+    const bare = {
+      agentId: this.id,
+      identityDir,
+      relayUrls: [relay.url],
+      dataDir,
+      listen: { host: "127.0.0.1", port: connectorPort },
+    };
+    writeFileSync(connectorConfig, JSON.stringify(bare, null, 2), { mode: 0o600 });
+    cli([
+      "openclaw",
+      "setup",
+      "--config",
+      connectorConfig,
+      "--gateway",
+      this.gateway.url,
+      "--openclaw-config",
+      this.gateway.configPath,
+      "--plugin-dir",
+      this.options.pluginDir ?? PLUGIN_DIR,
+    ]);
+    const setUp = JSON.parse(readFileSync(connectorConfig, "utf8"));
     this.connector = new ConnectorProcess({
       agentId: this.id,
-      identityDir: relay.agent(this.id),
+      identityDir,
       relayUrls: [relay.url],
       dataDir,
       port: connectorPort,
       connectorId: `${this.id}-openclaw`,
       extra: {
-        hookFormat: "openclaw",
-        openclaw: { url: this.gateway.url, token: this.gateway.hooksToken, ...this.options.openclaw },
+        hookFormat: setUp.hookFormat,
+        openclaw: { ...setUp.openclaw, ...this.options.openclaw },
         ...this.options.connectorExtra,
       },
     });

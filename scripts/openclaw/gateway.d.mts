@@ -13,6 +13,8 @@ export interface GatewayOptions {
   plugins?: GatewayPlugin[];
   port?: number;
   hooksToken?: string;
+  /** false: no hooks section in the config (`clawrelay openclaw setup` writes it). */
+  hooks?: boolean;
   extraConfig?: Record<string, unknown>;
   openclawDir?: string;
   /** How long start() waits for /readyz (default 120 s). */
@@ -38,6 +40,7 @@ export class OpenClawGateway {
   readonly pid: number | undefined;
   readonly running: boolean;
   config(): Record<string, unknown>;
+  writeConfig(): void;
   start(): Promise<this>;
   logTail(lines?: number): string;
   stop(graceMs?: number): Promise<void>;

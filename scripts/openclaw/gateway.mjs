@@ -5,7 +5,7 @@
 // through `POST /hooks/agent`. Facts behind each key: /work/shared/OPENCLAW.md.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../lib/connector.mjs";
@@ -19,8 +19,8 @@ const STOP_GRACE_MS = 10_000;
 
 /**
  * options: model (a started StandInModel), name?, home? (temp folder; made when absent),
- * plugins? [{ id, dir, config }], port?, hooksToken?, extraConfig? (merged at the top level),
- * readyTimeoutMs? (default 120 s).
+ * plugins? [{ id, dir, config }], port?, hooksToken?, hooks? (false: no hooks section),
+ * extraConfig? (merged at the top level), readyTimeoutMs? (default 120 s).
  */
 export class OpenClawGateway {
   #child = null;
@@ -66,14 +66,19 @@ export class OpenClawGateway {
         auth: { mode: "token", token: this.gatewayToken },
         controlUi: { enabled: false },
       },
-      hooks: {
-        enabled: true,
-        token: this.hooksToken,
-        path: "/hooks",
-        // The connector names the session (one per peer and conversation), under `hook:`.
-        allowRequestSessionKey: true,
-        allowedSessionKeyPrefixes: ["hook:"],
-      },
+      // Without `hooks: false`; with it, `clawrelay openclaw setup` writes this section.
+      ...(this.options.hooks === false
+        ? {}
+        : {
+            hooks: {
+              enabled: true,
+              token: this.hooksToken,
+              path: "/hooks",
+              // The connector names the session (one per peer and conversation), under `hook:`.
+              allowRequestSessionKey: true,
+              allowedSessionKeyPrefixes: ["hook:"],
+            },
+          }),
       models: {
         mode: "replace",
         // No remote model catalog: with these two off the gateway talks to loopback only.
@@ -119,13 +124,25 @@ export class OpenClawGateway {
     };
   }
 
-  /** Spawn the gateway; resolves once `/readyz` answers `{"ready":true}`. */
+  /** Write `config()` to the config file (start() does, unless the file is there already). */
+  writeConfig() {
+    mkdirSync(this.home, { recursive: true });
+    writeFileSync(this.configPath, JSON.stringify(this.config(), null, 2), { mode: 0o600 });
+  }
+
+  /**
+   * Spawn the gateway; resolves once `/readyz` answers `{"ready":true}`. A config file already
+   * there is used as it is (a tool such as `clawrelay openclaw setup` may have edited it), and
+   * the hooks token is read back from it.
+   */
   async start() {
     if (this.running) return this;
     if (!this.port) this.port = await freePort();
     mkdirSync(this.stateDir, { recursive: true });
     mkdirSync(join(this.home, "tmp"), { recursive: true });
-    writeFileSync(this.configPath, JSON.stringify(this.config(), null, 2), { mode: 0o600 });
+    if (!existsSync(this.configPath)) this.writeConfig();
+    const token = JSON.parse(readFileSync(this.configPath, "utf8")).hooks?.token;
+    if (typeof token === "string") this.hooksToken = token;
     const dir = this.options.openclawDir ?? OPENCLAW_DIR;
     const log = openSync(this.logFile, "a");
     const child = spawn(node24Path(dir), [openclawEntry(dir), "gateway", "run", "--port", String(this.port)], {
