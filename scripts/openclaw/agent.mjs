@@ -1,8 +1,8 @@
 // An agent as a person runs it with clawrelay and OpenClaw: a real OpenClaw gateway (its model
 // a scripted stand-in), the clawrelay plugin loaded into it, and a real connector in the
 // `openclaw` hook format delivering into the gateway's `/hooks/agent`, configured together by
-// `clawrelay openclaw setup`. Used by the real-gateway
-// e2e tests, `npm run demo:openclaw` and the OpenClaw bridge benchmark.
+// `clawrelay openclaw setup`. Used by the real-gateway e2e tests, `npm run demo:openclaw` and
+// the OpenClaw bridge benchmark.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConnectorProcess, freePort } from "../lib/connector.mjs";
