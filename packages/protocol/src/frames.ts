@@ -22,12 +22,33 @@ export const nackFrameSchema = z.object({
   reason: z.enum(["inbox_full", "invalid", "shutting_down"]),
   retryAfterMs: z.number().int().nonnegative().max(86_400_000).optional(),
 });
-export const processedFrameSchema = z.object({
+const processedOutcome = z.enum(["processed", "failed", "dead_lettered"]);
+const processedReason = z.string().max(500).optional();
+export const processedItemSchema = z.object({ id, outcome: processedOutcome, reason: processedReason });
+export const processedSingleFrameSchema = z.object({
   type: z.literal("processed"),
   id,
-  outcome: z.enum(["processed", "failed", "dead_lettered"]),
-  reason: z.string().max(500).optional(),
+  outcome: processedOutcome,
+  reason: processedReason,
 });
+export const processedBatchFrameSchema = z.object({
+  type: z.literal("processed"),
+  items: z.array(processedItemSchema).min(1).max(1024),
+});
+/**
+ * Both forms of `processed` (PROTOCOL.md §6): one report, or 1–1024 of them handled in order.
+ * zod 4's discriminated union needs each option to name its `type`, which a plain union does
+ * not; the loose object in front of the pipe names it, the union behind it picks the form.
+ */
+export const processedFrameSchema = z
+  .looseObject({ type: z.literal("processed") })
+  .pipe(z.union([processedSingleFrameSchema, processedBatchFrameSchema]));
+
+/** The reports a `processed` frame carries, in order, whichever form it came in. */
+export function processedItems(frame: ProcessedFrame): ProcessedItem[] {
+  if ("items" in frame) return frame.items;
+  return [{ id: frame.id, outcome: frame.outcome, ...(frame.reason !== undefined ? { reason: frame.reason } : {}) }];
+}
 
 // ---- relay → connector ----------------------------------------------------
 
@@ -106,6 +127,8 @@ export type ReconnectFrame = z.infer<typeof reconnectFrameSchema>;
 export type AckFrame = z.infer<typeof ackFrameSchema>;
 export type NackFrame = z.infer<typeof nackFrameSchema>;
 export type ProcessedFrame = z.infer<typeof processedFrameSchema>;
+export type ProcessedItem = z.infer<typeof processedItemSchema>;
+export type ProcessedSingleFrame = z.infer<typeof processedSingleFrameSchema>;
 export type ReconnectAckFrame = z.infer<typeof reconnectAckFrameSchema>;
 export type DeliverFrame = z.infer<typeof deliverFrameSchema>;
 export type RoleFrame = z.infer<typeof roleFrameSchema>;

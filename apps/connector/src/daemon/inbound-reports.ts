@@ -1,11 +1,24 @@
-import type { ProcessedFrame } from "@clawrelay/protocol";
+import type { ProcessedFrame, ProcessedItem } from "@clawrelay/protocol";
 import type { Clock } from "./clock.js";
 import type { Store } from "./store.js";
+import type { PendingReport } from "./store-inbox.js";
 
-const REPORT_BATCH = 256;
+/** The most reports one batched `processed` frame may carry (the frame schema's bound). */
+const MAX_REPORTS_PER_FRAME = 1024;
 const REPORT_FLUSH_MS = 10;
 
-/** The `processed` frames owed to the relay, sent from the store's pending reports. */
+/** One report alone goes in the single form, which a v1 relay also reads; more go batched. */
+export function processedFrame(reports: readonly PendingReport[]): ProcessedFrame {
+  const items = reports.map((report) => ({
+    id: report.id,
+    outcome: report.outcome,
+    ...(report.reason !== null ? { reason: report.reason } : {}),
+  }));
+  if (items.length === 1) return { type: "processed", ...(items[0] as ProcessedItem) };
+  return { type: "processed", items };
+}
+
+/** The `processed` reports owed to the relay, sent from the store's pending reports. */
 export class ReportFlusher {
   private scheduled = false;
 
@@ -17,30 +30,23 @@ export class ReportFlusher {
   ) {}
 
   /**
-   * Send queued `processed` frames while the link takes them; the sent ones are forgotten in one
-   * unsynced commit (a report sent twice after a power cut is harmless: the relay keeps the
-   * first terminal outcome).
+   * Send the queued reports while the link takes them, up to 1024 a frame (every frame costs the
+   * relay session one event); the sent ones are forgotten in one unsynced commit per frame (a
+   * report sent twice after a power cut is harmless: the relay keeps the first terminal outcome).
    */
   flush(): void {
     const { store } = this;
-    if (!store.isOpen) return;
-    const sent: string[] = [];
-    for (const report of store.inbox.pendingReports(REPORT_BATCH)) {
-      const frame: ProcessedFrame = {
-        type: "processed",
-        id: report.id,
-        outcome: report.outcome,
-        ...(report.reason !== null ? { reason: report.reason } : {}),
-      };
-      if (!this.send(frame)) break;
-      sent.push(report.id);
+    for (;;) {
+      if (!store.isOpen) return;
+      const reports = store.inbox.pendingReports(MAX_REPORTS_PER_FRAME);
+      if (reports.length === 0 || !this.send(processedFrame(reports))) return;
+      store.lazily(() =>
+        store.batch(() => {
+          for (const report of reports) store.inbox.reportSent(report.id);
+        }),
+      );
+      if (reports.length < MAX_REPORTS_PER_FRAME) return;
     }
-    if (sent.length === 0) return;
-    store.lazily(() =>
-      store.batch(() => {
-        for (const id of sent) store.inbox.reportSent(id);
-      }),
-    );
   }
 
   /**

@@ -1,10 +1,10 @@
-import { type DeliverItem, deliverItemSchema, PRIORITY_RANK, type ProcessedFrame } from "@clawrelay/protocol";
+import { type DeliverItem, deliverItemSchema, PRIORITY_RANK, type ProcessedItem } from "@clawrelay/protocol";
 import type Database from "better-sqlite3";
 import { z } from "zod";
 import { InboxLanes, inboxRowSchema } from "./store-inbox-lanes.js";
 import { ReceivedStore } from "./store-received.js";
 
-export type ReportOutcome = ProcessedFrame["outcome"];
+export type ReportOutcome = ProcessedItem["outcome"];
 
 export interface StoreInboundResult {
   /** Ids now durably held (stored now or already seen): acknowledge these, and only after this returns. */

@@ -1,4 +1,4 @@
-import type { ProcessedFrame } from "@clawrelay/protocol";
+import { type ProcessedSingleFrame, processedItems } from "@clawrelay/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/daemon/clock.js";
 import { clawrelayFormat, type HookTarget } from "../../src/daemon/hook-formats/clawrelay.js";
@@ -16,7 +16,7 @@ interface Setup {
   store: Store;
   worker: InboundWorker;
   hook: HookServer;
-  reports: ProcessedFrame[];
+  reports: ProcessedSingleFrame[];
   linkUp: { value: boolean };
   logs: ReturnType<typeof captureLogger>;
 }
@@ -29,7 +29,7 @@ async function setup(
   const dir = tempDir();
   const hook = await new HookServer(answer).start();
   const store = Store.open(dir.path, { inboxMaxItems: 100, outboxMaxItems: 100, dedupWindowMs: 7 * 86_400_000 });
-  const reports: ProcessedFrame[] = [];
+  const reports: ProcessedSingleFrame[] = [];
   const linkUp = { value: true };
   const logs = captureLogger();
   const worker = new InboundWorker({
@@ -53,7 +53,8 @@ async function setup(
     concurrency: 1,
     sendReport: (frame) => {
       if (!linkUp.value) return false;
-      reports.push(frame);
+      // One entry per report, whichever form the frame took (batching has its own tests).
+      for (const item of processedItems(frame)) reports.push({ type: "processed", ...item });
       return true;
     },
     ...overrides,

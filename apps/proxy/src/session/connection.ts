@@ -1,4 +1,4 @@
-import { connectorFrameSchema, PROTOCOL_LIMITS, parseFrame, RelayError } from "@clawrelay/protocol";
+import { connectorFrameSchema, PROTOCOL_LIMITS, parseFrame, processedItems, RelayError } from "@clawrelay/protocol";
 import { assertNotRevoked, type RevocationSource } from "../auth/revocations.js";
 import { log } from "../log.js";
 import type { DeliveryBreaker } from "./breaker.js";
@@ -60,7 +60,8 @@ export class ConnectionHandler {
         this.delivery.nack(frame.ids, frame.retryAfterMs, frame.reason, now);
         return;
       case "processed":
-        this.delivery.processed(frame.id, frame.outcome, frame.reason, now);
+        // The batched form is that many single frames, in order, within this one event.
+        for (const item of processedItems(frame)) this.delivery.processed(item.id, item.outcome, item.reason, now);
         return;
     }
   }

@@ -1,4 +1,4 @@
-import type { DeliverItem, ProcessedFrame } from "@clawrelay/protocol";
+import { type DeliverItem, type ProcessedSingleFrame, processedItems } from "@clawrelay/protocol";
 import { afterEach } from "vitest";
 import type { Clock } from "../../../src/daemon/clock.js";
 import { systemClock } from "../../../src/daemon/clock.js";
@@ -13,7 +13,7 @@ export interface WorkerSetup {
   store: Store;
   worker: InboundWorker;
   hook: HookServer;
-  reports: ProcessedFrame[];
+  reports: ProcessedSingleFrame[];
   logs: ReturnType<typeof captureLogger>;
   clock: Clock;
   /** Store items as the relay link would, and wake the worker. */
@@ -37,7 +37,7 @@ export function inboundWorkers() {
   ): Promise<WorkerSetup> {
     const hook = await new HookServer(answer).start();
     const { store } = stores.open();
-    const reports: ProcessedFrame[] = [];
+    const reports: ProcessedSingleFrame[] = [];
     const logs = captureLogger();
     const clock = overrides.clock ?? systemClock;
     const worker = new InboundWorker({
@@ -54,7 +54,8 @@ export function inboundWorkers() {
       breakerOpenMs: 300,
       concurrency: 1,
       sendReport: (frame) => {
-        reports.push(frame);
+        // One entry per report, whichever form the frame took (batching has its own tests).
+        for (const item of processedItems(frame)) reports.push({ type: "processed", ...item });
         return true;
       },
       ...overrides,
