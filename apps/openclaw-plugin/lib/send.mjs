@@ -1,5 +1,6 @@
 // clawrelay_send: check the arguments, then one POST /v1/outbound to the local connector with
 // the calling session's key, so receipts and answers come back into that session as turns.
+import { createHash, randomUUID } from "node:crypto";
 import { answerError, callConnector, ToolError } from "./connector.mjs";
 import {
   AGENT_ID_PATTERN,
@@ -69,7 +70,8 @@ export const sendParameters = {
       type: "string",
       description:
         "Put the message into this conversation (8-128 characters of A-Z a-z 0-9 . _ : -). " +
-        "Default: with inReplyTo, the conversation of the message you answer; without it, a new conversation.",
+        "Default: with inReplyTo, the conversation of the message you answer; without it, this session's " +
+        "conversation with that agent (the same for every message this session sends it).",
     },
   },
 };
@@ -163,6 +165,20 @@ function headerSessionKey(sessionKey) {
 }
 
 /**
+ * A new message names no conversation: it gets this session's conversation with that agent, so
+ * the recipient's gateway keeps one OpenClaw session for it (its session key is per peer and
+ * conversation) and receipts can name it. Derived, not stored: the same session and recipient
+ * always give the same id. A session with no usable key starts a fresh conversation each time.
+ * @param {string | undefined} sessionKey
+ * @param {string} to
+ */
+export function sessionConversationId(sessionKey, to) {
+  if (sessionKey === undefined) return `oc.${randomUUID()}`;
+  const digest = createHash("sha256").update(`${sessionKey}\n${to}`).digest("base64url");
+  return `oc.${digest.slice(0, 22)}`;
+}
+
+/**
  * @param {import("./connector.mjs").Connector} connector
  * @param {{sessionKey?: unknown}} ctx
  * @param {unknown} params
@@ -171,6 +187,9 @@ function headerSessionKey(sessionKey) {
 export async function send(connector, ctx, params, signal) {
   const body = outboundBody(params);
   const sessionKey = headerSessionKey(ctx.sessionKey);
+  if (body.to !== undefined && body.inReplyTo === undefined && body.conversationId === undefined) {
+    body.conversationId = sessionConversationId(sessionKey, body.to);
+  }
   const answer = await callConnector(connector, {
     method: "POST",
     path: "/v1/outbound",

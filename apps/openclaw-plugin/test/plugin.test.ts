@@ -185,7 +185,13 @@ describe("clawrelay_send", () => {
     expect(call?.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(call?.headers[HEADERS.sessionKey]).toBe(SESSION);
     expect(call?.headers["content-type"]).toBe("application/json");
-    expect(call?.body).toEqual({ to: "bob", payload: { text: "Hello bob" }, ttlSeconds: 60, priority: "critical" });
+    expect(call?.body).toEqual({
+      to: "bob",
+      payload: { text: "Hello bob" },
+      ttlSeconds: 60,
+      priority: "critical",
+      conversationId: expect.stringMatching(/^oc\.[A-Za-z0-9_-]{22}$/),
+    });
     expect(result.details).toEqual({ ok: true, ...accepted });
     const text = result.content[0]?.text ?? "";
     expect(text).toContain("bob");
@@ -200,6 +206,20 @@ describe("clawrelay_send", () => {
       inReplyTo: "msg_01JREPLYTO",
       notify: ["processed"],
     });
+  });
+
+  it("a new message gets this session's conversation with that agent: the same for every send to it, another for another agent or session", async () => {
+    const { send } = load(config());
+    await send.execute("c1", { to: "bob", text: "one" });
+    await send.execute("c2", { to: "bob", text: "two" });
+    await send.execute("c3", { to: "carol", text: "three" });
+    await send.execute("c4", { to: "bob", text: "four", conversationId: "chosen-conversation" });
+    const other = load(config(), { sessionKey: "agent:main:hook:test:other-user" });
+    await other.send.execute("c5", { to: "bob", text: "five" });
+    const ids = connector.calls.map((call) => (call.body as { conversationId?: string }).conversationId);
+    expect(ids[0]).toBe(ids[1]);
+    expect(new Set([ids[0], ids[2], ids[4]]).size).toBe(3);
+    expect(ids[3]).toBe("chosen-conversation");
   });
 
   it("still sends from a session whose key the header cannot carry, without the header", async () => {

@@ -122,8 +122,9 @@ describe("two OpenClaw gateways talking through clawrelay", () => {
     const answer = messageTurn(answerRequest!.userText)!;
     expect(answer.body).toBe(`Hi ${ALICE}, bob here. All good!`);
     expect(answer.inReplyTo).toBe(greeting.messageId);
-    // A first message starts no conversation of its own; an answer to it is in the conversation named after it.
-    expect(answer.conversationId).toBe(greeting.conversationId ?? greeting.messageId);
+    // A first message is in its session's conversation with bob (the plugin derives it); the answer stays in it.
+    expect(greeting.conversationId).toMatch(/^oc\./);
+    expect(answer.conversationId).toBe(greeting.conversationId);
     conversation = answer.conversationId!;
     expect(answerRequest!.sessionKey).toBe(ALICE_SESSION_INSIDE);
     // …with the greeting's turn in that session's history.
