@@ -44,6 +44,25 @@ export const processedFrameSchema = z
   .looseObject({ type: z.literal("processed") })
   .pipe(z.union([processedSingleFrameSchema, processedBatchFrameSchema]));
 
+const count = z.number().int().nonnegative();
+const at = z.number().int().nonnegative();
+/**
+ * The connector's own state (PROTOCOL.md §6), times in unix ms. `oldestAt` is null with nothing
+ * pending, `tokenExpiresAt` when the connector does not know its token's expiry.
+ */
+export const connectorHealthSchema = z.object({
+  hook: z.object({
+    breaker: z.enum(["closed", "open", "half_open"]),
+    lastError: z.string().max(200).optional(),
+    lastSuccessAt: at.optional(),
+  }),
+  inbox: z.object({ pending: count, oldestAt: at.nullable(), deadLetters: count }),
+  outbox: z.object({ pending: count, oldestAt: at.nullable() }),
+  tokenExpiresAt: at.nullable(),
+  version: z.string().min(1).max(64),
+});
+export const healthFrameSchema = connectorHealthSchema.extend({ type: z.literal("health") });
+
 /** The reports a `processed` frame carries, in order, whichever form it came in. */
 export function processedItems(frame: ProcessedFrame): ProcessedItem[] {
   if ("items" in frame) return frame.items;
@@ -104,6 +123,7 @@ export const connectorFrameSchema = z.discriminatedUnion("type", [
   ackFrameSchema,
   nackFrameSchema,
   processedFrameSchema,
+  healthFrameSchema,
 ]);
 export const relayFrameSchema = z.discriminatedUnion("type", [
   reconnectAckFrameSchema,
@@ -117,6 +137,7 @@ export const frameSchema = z.discriminatedUnion("type", [
   ackFrameSchema,
   nackFrameSchema,
   processedFrameSchema,
+  healthFrameSchema,
   reconnectAckFrameSchema,
   deliverFrameSchema,
   roleFrameSchema,
@@ -128,6 +149,8 @@ export type AckFrame = z.infer<typeof ackFrameSchema>;
 export type NackFrame = z.infer<typeof nackFrameSchema>;
 export type ProcessedFrame = z.infer<typeof processedFrameSchema>;
 export type ProcessedItem = z.infer<typeof processedItemSchema>;
+export type ConnectorHealth = z.infer<typeof connectorHealthSchema>;
+export type HealthFrame = z.infer<typeof healthFrameSchema>;
 export type ProcessedSingleFrame = z.infer<typeof processedSingleFrameSchema>;
 export type ReconnectAckFrame = z.infer<typeof reconnectAckFrameSchema>;
 export type DeliverFrame = z.infer<typeof deliverFrameSchema>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { connectorHealthSchema } from "./frames.js";
 
 /**
  * Latency histograms: fixed, log-spaced bucket upper bounds in milliseconds (the last bucket is
@@ -79,7 +80,14 @@ export const sessionSummarySchema = z.object({
   at: z.number().int(),
   known: z.boolean(),
   connections: z.array(
-    z.object({ connectorId: z.string(), role: z.string(), connectedAt: z.number(), lastPingAt: z.number().nullable() }),
+    z.object({
+      connectorId: z.string(),
+      role: z.string(),
+      connectedAt: z.number(),
+      lastPingAt: z.number().nullable(),
+      /** The socket's latest `health` frame (PROTOCOL.md §6); absent from older sessions. */
+      health: connectorHealthSchema.extend({ receivedAt: z.number() }).nullable().optional(),
+    }),
   ),
   queue: z.object({
     items: z.number(),

@@ -36,7 +36,9 @@ export interface QueueRow {
 
 export type BreakerRow =
   | { agentId: string; kind: "delivery"; state: string; consecutiveFailures: number; openedAt: number | null }
-  | { agentId: string; kind: "receipt"; destination: string; state: string; consecutiveFailures: number };
+  | { agentId: string; kind: "receipt"; destination: string; state: string; consecutiveFailures: number }
+  /** A connector's own hook breaker, from its latest `health` frame (PROTOCOL.md §6). */
+  | { agentId: string; kind: "hook"; connectorId: string; state: string; lastError: string | null };
 
 /**
  * A mergeable partial aggregate: one per shard, and merging any number of them gives the same
@@ -93,6 +95,17 @@ export function openBreakersOf(row: AgentRow): BreakerRow[] {
   if (row.breaker.state !== "closed") open.push({ agentId: row.agentId, kind: "delivery", ...row.breaker });
   for (const breaker of row.receiptBreakers) {
     if (breaker.state !== "closed") open.push({ agentId: row.agentId, kind: "receipt", ...breaker });
+  }
+  for (const connection of row.connections) {
+    const hook = connection.health?.hook;
+    if (!hook || hook.breaker === "closed") continue;
+    open.push({
+      agentId: row.agentId,
+      kind: "hook",
+      connectorId: connection.connectorId,
+      state: hook.breaker,
+      lastError: hook.lastError ?? null,
+    });
   }
   return open;
 }

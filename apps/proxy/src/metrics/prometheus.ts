@@ -173,6 +173,28 @@ function agentFamilies(out: Exposition, agents: readonly AgentRow[], now: number
       })),
     ),
   );
+  // From the connectors' `health` frames. The breaker series exists only for an agent with a
+  // problem, so a healthy fleet adds none; token expiry is one series per reporting agent.
+  out.family(
+    "clawrelay_connector_hook_breaker_open",
+    "gauge",
+    "1 for an agent one of whose connectors reports its hook breaker open or half-open (no series otherwise).",
+    each((r) =>
+      r.connections.some((c) => c.health && c.health.hook.breaker !== "closed")
+        ? [{ labels: { agent: r.agentId }, value: 1 }]
+        : [],
+    ),
+  );
+  out.family(
+    "clawrelay_connector_token_expires_in_seconds",
+    "gauge",
+    "Time until the soonest identity token expiry its connectors report (negative once expired).",
+    each((r) => {
+      const expiries = r.connections.flatMap((c) => (c.health?.tokenExpiresAt ? [c.health.tokenExpiresAt] : []));
+      if (expiries.length === 0) return [];
+      return [{ labels: { agent: r.agentId }, value: (Math.min(...expiries) - now) / 1000 }];
+    }),
+  );
   out.family(
     "clawrelay_agent_report_age_seconds",
     "gauge",

@@ -5,6 +5,7 @@ import type { DeliveryBreaker } from "./breaker.js";
 import type { SessionContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
 import { handshake, promoteStandby } from "./handshake.js";
+import { storeHealth } from "./health.js";
 import { countConnectedTime } from "./metrics.js";
 import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
 
@@ -62,6 +63,9 @@ export class ConnectionHandler {
       case "processed":
         // The batched form is that many single frames, in order, within this one event.
         for (const item of processedItems(frame)) this.delivery.processed(item.id, item.outcome, item.reason, now);
+        return;
+      case "health":
+        storeHealth(this.s, this.sockets, socket, frame, now);
         return;
     }
   }

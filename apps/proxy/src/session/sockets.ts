@@ -1,4 +1,5 @@
 import { encodeFrame, type Frame } from "@clawrelay/protocol";
+import type { StoredHealth } from "./health.js";
 import type { ConnectionStatus } from "./status.js";
 
 export type SocketRole = "pending" | "active" | "standby";
@@ -15,6 +16,8 @@ export interface SocketAttachment {
   roleSince: number;
   /** Times of recent invalid frames (at most the limit), for the 20-in-60-s rule. */
   invalidAt: number[];
+  /** The connector's latest `health` frame (PROTOCOL.md §6), absent until it sends one. */
+  health?: StoredHealth;
 }
 
 export interface LiveSocket {
@@ -68,6 +71,7 @@ export class Sockets {
       role: s.data.role,
       connectedAt: s.data.connectedAt,
       lastPingAt: this.lastPingAt(s.ws),
+      health: s.data.health ?? null,
     }));
   }
 }

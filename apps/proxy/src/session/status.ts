@@ -1,4 +1,5 @@
 import { PRIORITIES } from "@clawrelay/protocol";
+import type { StoredHealth } from "./health.js";
 import type { Meta } from "./meta.js";
 import type { MetricsView } from "./metrics.js";
 import type { Sql } from "./sql.js";
@@ -13,6 +14,8 @@ export interface ConnectionStatus {
   role: "active" | "standby" | "pending";
   connectedAt: number;
   lastPingAt: number | null;
+  /** The connector's latest health report (PROTOCOL.md §6), null until it sent one. */
+  health: StoredHealth | null;
 }
 export interface SessionStatus {
   agentId: string;
