@@ -1,3 +1,4 @@
+import { relayOriginOf } from "../daemon/outbound.js";
 import type { RelaySkipped } from "./trace-report.js";
 import type { RelayAuth } from "./trace-sources.js";
 
@@ -14,21 +15,12 @@ export class TrustedOrigins {
   private readonly origins = new Set<string>();
 
   add(value: string): void {
-    const origin = originOf(value);
+    const origin = relayOriginOf(value);
     if (origin !== null) this.origins.add(origin);
   }
 
   has(origin: string): boolean {
     return this.origins.has(origin);
-  }
-}
-
-export function originOf(value: string): string | null {
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:" ? url.origin : null;
-  } catch {
-    return null;
   }
 }
 
@@ -40,7 +32,7 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** Why `auth` must not be sent to `origin`, or null when it may. */
 export function credentialRefusal(origin: string, auth: RelayAuth, trusted: TrustedOrigins): RelaySkipped | null {
-  const allowed = trusted.has(origin) || (auth.kind === "agent" && originOf(auth.identity.relay) === origin);
+  const allowed = trusted.has(origin) || (auth.kind === "agent" && relayOriginOf(auth.identity.relay) === origin);
   if (!allowed) {
     return {
       status: "skipped",

@@ -1,4 +1,5 @@
 import { followAbort } from "./abort.js";
+import { readAnswerText } from "./answer-body.js";
 import { interpretClawrelayAnswer } from "./hook-formats/clawrelay.js";
 import type { HookAnswer, HookRequest, HookResult } from "./hook-formats/types.js";
 
@@ -53,25 +54,6 @@ export function hookTimeout(timeoutMs: number, parent?: AbortSignal): { signal: 
   };
 }
 
-/** The body as text, or null when it is larger than MAX_ANSWER_BYTES (the rest is discarded). */
-async function readBounded(response: Response): Promise<string | null> {
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 function failedCall(error: unknown): HookResult {
   const name = (error as Error).name;
   const reason = name === "TimeoutError" || name === "AbortError" ? "hook_timeout" : "hook_unreachable";
@@ -102,7 +84,7 @@ export async function postHook(
     });
     let body: string | null = null;
     if (judge.readsBody) {
-      body = await readBounded(response);
+      body = await readAnswerText(response, MAX_ANSWER_BYTES);
     } else {
       // The answer's body is not used; discard it so the connection can be reused.
       await response.body?.cancel().catch(() => undefined);

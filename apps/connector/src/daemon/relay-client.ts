@@ -1,5 +1,6 @@
 import { errorBodySchema, HEADERS, sendAnswerSchema } from "@clawrelay/protocol";
 import { deadline } from "./abort.js";
+import { readAnswerText } from "./answer-body.js";
 import { parseRetryAfter } from "./clock.js";
 import type { FetchLike } from "./hook-client.js";
 import type { Signer } from "./signer.js";
@@ -22,25 +23,6 @@ export interface RelaySendRequest {
   body: string;
   correlationId: string;
   idempotencyKey: string;
-}
-
-async function readCapped(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const decoder = new TextDecoder();
-  let text = "";
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      break;
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
 }
 
 function parseJson(text: string): unknown {
@@ -78,7 +60,8 @@ export async function sendToRelay(
       redirect: "manual",
       signal,
     });
-    text = await readCapped(response);
+    // An answer over the cap is no JSON worth reading: judged like an unreadable one.
+    text = (await readAnswerText(response, MAX_ANSWER_BYTES)) ?? "";
   } catch (error) {
     const name = (error as Error).name;
     const code = name === "TimeoutError" || name === "AbortError" ? "relay_timeout" : "relay_unreachable";
