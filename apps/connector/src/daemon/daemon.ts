@@ -4,6 +4,7 @@ import { loadOrCreateApiToken } from "./api-token.js";
 import { chaosPoint } from "./chaos-point.js";
 import { type Clock, type Random, systemClock, type TimerHandle } from "./clock.js";
 import type { ConnectorConfig } from "./config.js";
+import { HealthReporter, readHealth } from "./health-report.js";
 import type { FetchLike } from "./hook-client.js";
 import { createHookFormat } from "./hook-formats/index.js";
 import { signHookCalls } from "./hook-signing.js";
@@ -213,6 +214,11 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     },
   });
   link = relayLink;
+  const health = new HealthReporter({
+    clock,
+    read: () => readHealth(inbound.status(), store, tokenExpiresAt),
+    send: (frame) => relayLink.send(frame),
+  });
   relayLink.on("connected", (ack) => {
     store.markOnline();
     for (const expired of ack.expired) {
@@ -223,8 +229,10 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     }
     inbound.flushReports();
     outbound.wake();
+    health.connected();
   });
   relayLink.on("disconnected", ({ wasConnected }) => {
+    health.disconnected();
     if (wasConnected && store.isOpen) store.markOffline(clock.now());
   });
 
@@ -341,6 +349,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
         pruneTimer?.cancel();
         tokenExpiry.stop();
         await api.close();
+        health.disconnected();
         await relayLink.stop();
         await Promise.all([inbound.stop(config.shutdownGraceMs), outbound.stop(config.shutdownGraceMs)]);
         store.markOffline(clock.now());

@@ -41,6 +41,8 @@ export interface InboundStatus {
   breaker: BreakerState;
   inFlight: number;
   lastError: { reason: string; at: number } | null;
+  /** When the hook last took an item (the §6 health frame's `lastSuccessAt`). */
+  lastSuccessAt: number | null;
   /** Set when the hook refused our credentials: no call is made until a restart with a fixed config. */
   held: HookHold | null;
 }
@@ -73,6 +75,7 @@ export class InboundWorker {
   private readonly pump: Pump<InboxEntry>;
   private readonly shutdown = new AbortController();
   private lastError: InboundStatus["lastError"] = null;
+  private lastSuccessAt: number | null = null;
   private held: HookHold | null = null;
 
   constructor(private readonly options: InboundOptions) {
@@ -147,6 +150,7 @@ export class InboundWorker {
       breaker: this.breaker.state(),
       inFlight: this.pump.inFlight,
       lastError: this.lastError,
+      lastSuccessAt: this.lastSuccessAt,
       held: this.held,
     };
   }
@@ -284,6 +288,7 @@ export class InboundWorker {
     const now = clock.now();
     this.options.metrics?.observeHook(entry.kind, result.kind, now - startedAt);
     if (result.kind !== "delivered") this.lastError = { reason: result.reason, at: now };
+    else this.lastSuccessAt = now;
     switch (result.kind) {
       case "delivered":
         this.budget.succeeded(entry.id);
