@@ -108,8 +108,19 @@ export const DASHBOARD_SCRIPT = `"use strict";
     return el("figure", { class: "chart-box", "data-chart": title }, [el("figcaption", { text: title }), root, legend]);
   }
 
+  // The connectors' own hook breakers, from their health frames: the worst one, "–" before any report.
+  function hookState(connections) {
+    var rank = { closed: 1, half_open: 2, open: 3 };
+    var worst = null;
+    connections.forEach(function (c) {
+      var state = c.health && c.health.hook.breaker;
+      if (state && (!worst || rank[state] > rank[worst])) worst = state;
+    });
+    return worst || "–";
+  }
+
   function agentsTable(agents, total, now) {
-    var head = ["agent", "connection", "roles", "critical", "normal", "low", "in flight", "oldest item", "breaker", "p50", "p95", "p99"];
+    var head = ["agent", "connection", "roles", "critical", "normal", "low", "in flight", "oldest item", "breaker", "hook", "p50", "p95", "p99"];
     var rows = agents.map(function (a) {
       var active = a.connections.some(function (c) { return c.role === "active"; });
       var roles = a.connections.map(function (c) { return c.role; }).join(", ") || "–";
@@ -123,6 +134,7 @@ export const DASHBOARD_SCRIPT = `"use strict";
         String(a.queue.inFlight),
         ago(a.queue.oldestQueuedAt, now),
         a.breaker.state,
+        hookState(a.connections),
         ms(a.latency.ackMs.p50),
         ms(a.latency.ackMs.p95),
         ms(a.latency.ackMs.p99),
