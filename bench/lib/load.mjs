@@ -46,6 +46,29 @@ export async function sendMany(side, senders, targets, total, { withTime = true,
   return { sent: total, accepted: total - failed, errors: Object.fromEntries(errors), retried };
 }
 
+/**
+ * One POST from `sender` to `agentId` every `everyMs` (after the answer) until `stop()`, which
+ * resolves once the send under way has been answered. `accepted` counts 202s, `errors` the other
+ * answers by status ("network" for a thrown error), both read after `stop()`.
+ */
+export function steadySender(side, sender, agentId, everyMs) {
+  let sending = true;
+  const out = { accepted: 0, errors: {} };
+  const loop = (async () => {
+    for (let i = 0; sending; i++) {
+      const status = await side.send(sender, agentId, messageBody(i, false)).catch(() => "network");
+      if (status === 202) out.accepted++;
+      else out.errors[status] = (out.errors[status] ?? 0) + 1;
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  })();
+  out.stop = async () => {
+    sending = false;
+    await loop;
+  };
+  return out;
+}
+
 /** Problems a scenario found that make the run fail (CI's smoke check exits non-zero on any). */
 export function problemsOf(label, { errors = {}, lost = 0 } = {}) {
   const out = [];

@@ -89,6 +89,16 @@ export class DeliveryTally {
       });
     });
   }
+
+  /** How many of `target` deliveries never came: 0 once all arrived, else what was missing when `waitFor` gave up. */
+  async lostOf(target, timeoutMs, what) {
+    try {
+      await this.waitFor(target, timeoutMs, what);
+      return 0;
+    } catch {
+      return target - this.count;
+    }
+  }
 }
 
 export function round(value, digits = 1) {

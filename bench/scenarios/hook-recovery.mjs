@@ -7,7 +7,7 @@
 import { CONNECTOR_DEFAULTS } from "../../chaos/defaults.mjs";
 import { StandInHook } from "../../scripts/lib/hook.mjs";
 import { waitForRole } from "../lib/clawrelay-side.mjs";
-import { messageBody, problemsOf } from "../lib/load.mjs";
+import { problemsOf, steadySender } from "../lib/load.mjs";
 import { DeliveryTally, median } from "../lib/stats.mjs";
 
 const SEND_EVERY_MS = 100;
@@ -32,17 +32,7 @@ export async function runHookRecovery(side, { rounds, extraDownMs }) {
   };
   const problems = [];
   const recoveryMs = [];
-  let sending = true;
-  let accepted = 0;
-  const errors = {};
-  const sendLoop = (async () => {
-    for (let i = 0; sending; i++) {
-      const status = await side.send(sender, agentId, messageBody(i, false)).catch(() => "network");
-      if (status === 202) accepted++;
-      else errors[status] = (errors[status] ?? 0) + 1;
-      await new Promise((resolve) => setTimeout(resolve, SEND_EVERY_MS));
-    }
-  })();
+  const traffic = steadySender(side, sender, agentId, SEND_EVERY_MS);
   try {
     await connector.start();
     await waitForRole(connector, "active");
@@ -73,15 +63,10 @@ export async function runHookRecovery(side, { rounds, extraDownMs }) {
     problems.push(`clawrelay hook recovery: ${error.message}`);
   } finally {
     hook.mode = "ok";
-    sending = false;
-    await sendLoop;
+    await traffic.stop();
   }
-  let lost = 0;
-  try {
-    await tally.waitFor(accepted, 60_000, "hook recovery: every accepted message");
-  } catch {
-    lost = accepted - tally.count;
-  }
+  const { accepted, errors } = traffic;
+  const lost = await tally.lostOf(accepted, 60_000, "hook recovery: every accepted message");
   const { json } = await connector.status();
   const deadLetters = json.counts?.deadLetters ?? 0;
   if (deadLetters > 0) problems.push(`clawrelay hook recovery: ${deadLetters} dead letters`);
