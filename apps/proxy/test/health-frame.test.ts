@@ -1,5 +1,9 @@
+import { healthFrameSchema } from "@clawrelay/protocol";
 import { describe, expect, it } from "vitest";
 import type { StatusAggregate } from "../src/metrics/aggregate.js";
+import type { SessionContext } from "../src/session/context.js";
+import { type StoredHealth, storeHealth } from "../src/session/health.js";
+import type { LiveSocket, Sockets } from "../src/session/sockets.js";
 import { parseExposition, sampleValue } from "./operator/exposition.js";
 import { adminCall } from "./support/agents.js";
 import { knownAgent, statusOf } from "./support/session.js";
@@ -110,5 +114,47 @@ describe("health frame", () => {
     expect(status.openBreakers.filter((b) => b.agentId === dave.id)).toEqual([]);
     carolSocket.close();
     daveSocket.close();
+  });
+});
+
+describe("health frame cost", () => {
+  // storeHealth on its own, with stand-ins for the session and its sockets: what matters is what a
+  // frame leaves behind (stored health, a summary marked for its next report), not the transport.
+  function harness() {
+    const s = { metrics: { dirty: false } };
+    const socket = { data: {} as { health?: StoredHealth } };
+    const sockets = {
+      update: (target: typeof socket, patch: { health?: StoredHealth }) => {
+        target.data = { ...target.data, ...patch };
+      },
+    };
+    const store = (frame: ReturnType<typeof healthFrame>, now: number) => {
+      const parsed = healthFrameSchema.parse(frame);
+      storeHealth(
+        s as unknown as SessionContext,
+        sockets as unknown as Sockets,
+        socket as unknown as LiveSocket,
+        parsed,
+        now,
+      );
+    };
+    return { s, socket, store };
+  }
+
+  it("a frame within 10 s of the last is stored but marks nothing; a later change does", () => {
+    const h = harness();
+    h.store(healthFrame("closed"), 1_000);
+    expect(h.s.metrics.dirty).toBe(true);
+    h.s.metrics.dirty = false;
+    h.store(healthFrame("open"), 5_000);
+    expect(h.socket.data.health?.hook.breaker).toBe("open");
+    expect(h.socket.data.health?.receivedAt).toBe(5_000);
+    expect(h.s.metrics.dirty).toBe(false);
+    // Ten seconds after the last frame, a change marks the summary; an unchanged frame does not.
+    h.store(healthFrame("closed"), 15_000);
+    expect(h.s.metrics.dirty).toBe(true);
+    h.s.metrics.dirty = false;
+    h.store({ ...healthFrame("closed"), tokenExpiresAt: TOKEN_EXPIRES_AT + 1 }, 30_000);
+    expect(h.s.metrics.dirty).toBe(false);
   });
 });
