@@ -15,6 +15,9 @@ const testBindings = {
   ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
   REGISTRY_JWKS: testRegistryJwks,
   RELAY_SIGNING_JWK: JSON.stringify(testKeys.relay.privateJwk),
+  // Per-message info lines are most of a test run's output and say nothing a failed assertion
+  // does not; warnings and errors still print. (log-level.test.ts covers the levels themselves.)
+  RELAY_LOG_LEVEL: "warn",
   // A stand-in remote relay on the discard port: trusted, and refusing connections.
   TRUSTED_RELAYS: JSON.stringify([
     { origin: testKeys.remoteRelay.origin, jwks: { keys: [testKeys.remoteRelay.publicJwk] } },
@@ -41,6 +44,7 @@ export default defineConfig({
           name: "workers",
           include: ["apps/proxy/test/**/*.test.ts", "packages/signing/test/**/*.test.ts"],
           exclude: ["apps/proxy/test/caps/**"],
+          setupFiles: ["apps/proxy/test/support/teardown.ts"],
           provide: { modelRuns },
         },
       },
@@ -58,7 +62,12 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers-caps", include: ["apps/proxy/test/caps/**/*.test.ts"], provide: { modelRuns } },
+        test: {
+          name: "workers-caps",
+          include: ["apps/proxy/test/caps/**/*.test.ts"],
+          setupFiles: ["apps/proxy/test/support/teardown.ts"],
+          provide: { modelRuns },
+        },
       },
       {
         // Real `wrangler dev` and real connector processes: one file at a time, generous timeouts.

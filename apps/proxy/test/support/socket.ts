@@ -7,6 +7,9 @@ import type { Fetcher } from "./direct.js";
 
 type FrameOf<T extends RelayFrame["type"]> = Extract<RelayFrame, { type: T }>;
 
+/** Sockets a test opened and nobody closed yet; `closeOpenSockets` ends them after each file. */
+const openTestSockets = new Set<TestSocket>();
+
 /**
  * A connector stand-in over a real WebSocket to the Worker under test. Frames are queued as they
  * arrive; `next(type)` waits for the next frame of that type (others stay queued, in order).
@@ -19,6 +22,7 @@ export class TestSocket {
   private waiters: (() => void)[] = [];
 
   constructor(readonly ws: WebSocket) {
+    openTestSockets.add(this);
     ws.addEventListener("message", (event) => {
       const data = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data as ArrayBuffer);
       this.raw.push(data);
@@ -27,6 +31,7 @@ export class TestSocket {
       this.wake();
     });
     ws.addEventListener("close", (event) => {
+      openTestSockets.delete(this);
       this.closeCode = event.code;
       this.closeReason = event.reason;
       this.wake();
@@ -104,6 +109,17 @@ export class TestSocket {
   close(code = 1000): void {
     this.ws.close(code, "test");
   }
+}
+
+/**
+ * Close every socket a test file left open and wait for the session to see it. Otherwise the
+ * runtime closes them at teardown, and the session's close handler logs while vitest is already
+ * shutting the worker's RPC down ("Closing rpc while onUserConsoleLog was pending").
+ */
+export async function closeOpenSockets(): Promise<void> {
+  const sockets = [...openTestSockets];
+  for (const socket of sockets) socket.close();
+  await Promise.all(sockets.map((socket) => socket.closed(5000).catch(() => undefined)));
 }
 
 export interface ConnectOptions {
