@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../../scripts/lib/relay.mjs";
+import { bridgeSection } from "./bridge-report.mjs";
 import { BENCH_CONNECTOR_CONFIG, BENCH_RELAY_VARS, DAEMON_NODE_FLAGS } from "./clawrelay-side.mjs";
 import { profileMarkdown } from "./cpuprofile.mjs";
 import { checkTargets, verdict } from "./targets.mjs";
@@ -220,6 +221,8 @@ export function renderReport(results) {
     usageTable(results),
     "## Profile",
     profileSection(results.profile),
+    "## OpenClaw bridge",
+    bridgeSection(),
   ];
   if (notes) sections.push(notes);
   if (results.problems.length > 0) {

@@ -6,7 +6,7 @@
 //   node bench/scenarios/openclaw-bridge.mjs [--messages 20] [--mode turn|admit|both]
 // turn: waitForCompletion (the connector's default; the answer comes after the agent's turn);
 // admit: the gateway answers once the run is admitted.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,11 +16,18 @@ import { LocalRelay } from "../../scripts/lib/relay.mjs";
 import { OpenClawAgent } from "../../scripts/openclaw/agent.mjs";
 import { ensureOpenClaw } from "../../scripts/openclaw/install.mjs";
 import { agentScript, messageTurn } from "../../scripts/openclaw/turns.mjs";
+import { BRIDGE_RESULTS_FILE } from "../lib/bridge-report.mjs";
 import { installCleanup, trackGroup, trackProcess } from "../lib/cleanup.mjs";
+import { loadAverage, machineInfo } from "../lib/machine.mjs";
 import { latencySummary, round } from "../lib/stats.mjs";
 
 const { values } = parseArgs({
-  options: { messages: { type: "string", default: "20" }, mode: { type: "string", default: "both" } },
+  options: {
+    messages: { type: "string", default: "20" },
+    mode: { type: "string", default: "both" },
+    // Where the figures go: BENCHMARKS.md's "OpenClaw bridge" section is rendered from this file.
+    out: { type: "string", default: BRIDGE_RESULTS_FILE },
+  },
 });
 const count = Number(values.messages);
 const modes = values.mode === "both" ? ["turn", "admit"] : [values.mode];
@@ -67,6 +74,8 @@ let bob = null;
 let alice = null;
 let aliceHook = null;
 const results = {};
+const startedAt = new Date().toISOString();
+const loadBefore = loadAverage();
 try {
   ensureOpenClaw();
   relay = await LocalRelay.start();
@@ -110,7 +119,17 @@ try {
     await bob.close();
     bob = null;
   }
-  console.log(JSON.stringify({ messages: count, results }, null, 2));
+  const machine = machineInfo();
+  const report = {
+    date: startedAt,
+    machine: { nproc: machine.nproc, cpuModel: machine.cpuModel, node: machine.node, kernel: machine.kernel },
+    loadBefore,
+    loadAfter: loadAverage(),
+    messages: count,
+    results,
+  };
+  writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(JSON.stringify(report, null, 2));
 } finally {
   await bob?.close();
   await alice?.kill();
