@@ -151,6 +151,21 @@ export type ProcessedFrame = z.infer<typeof processedFrameSchema>;
 export type ProcessedItem = z.infer<typeof processedItemSchema>;
 export type ConnectorHealth = z.infer<typeof connectorHealthSchema>;
 export type HealthFrame = z.infer<typeof healthFrameSchema>;
+
+/**
+ * Everything in a health report but its times (PROTOCOL.md §6: a connector sends another frame
+ * when any field but the times changes). Both sides compare reports by this key.
+ */
+export function healthSubstance(health: ConnectorHealth): string {
+  return JSON.stringify([
+    health.hook.breaker,
+    health.hook.lastError ?? null,
+    health.inbox.pending,
+    health.inbox.deadLetters,
+    health.outbox.pending,
+    health.version,
+  ]);
+}
 export type ProcessedSingleFrame = z.infer<typeof processedSingleFrameSchema>;
 export type ReconnectAckFrame = z.infer<typeof reconnectAckFrameSchema>;
 export type DeliverFrame = z.infer<typeof deliverFrameSchema>;

@@ -1,4 +1,4 @@
-import type { ConnectorHealth, HealthFrame } from "@clawrelay/protocol";
+import { type ConnectorHealth, type HealthFrame, healthSubstance } from "@clawrelay/protocol";
 import type { Clock, TimerHandle } from "./clock.js";
 import type { InboundStatus } from "./inbound.js";
 import type { Store } from "./store.js";
@@ -28,18 +28,6 @@ export function readHealth(inbound: InboundStatus, store: Store, tokenExpiresAt:
     tokenExpiresAt,
     version: CONNECTOR_VERSION,
   };
-}
-
-/** Everything in a health report but its times: only a change of this is worth a new frame. */
-function substance(health: ConnectorHealth): string {
-  return JSON.stringify([
-    health.hook.breaker,
-    health.hook.lastError ?? null,
-    health.inbox.pending,
-    health.inbox.deadLetters,
-    health.outbox.pending,
-    health.version,
-  ]);
 }
 
 export interface HealthReporterOptions {
@@ -76,7 +64,7 @@ export class HealthReporter {
   private check(): void {
     this.timer = null;
     const health = this.options.read();
-    const key = substance(health);
+    const key = healthSubstance(health);
     if (key !== this.sent) {
       if (!this.options.send({ type: "health", ...health })) return;
       this.sent = key;

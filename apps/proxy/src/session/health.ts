@@ -1,4 +1,4 @@
-import type { ConnectorHealth, HealthFrame } from "@clawrelay/protocol";
+import { type ConnectorHealth, type HealthFrame, healthSubstance } from "@clawrelay/protocol";
 import type { SessionContext } from "./context.js";
 import type { LiveSocket, Sockets } from "./sockets.js";
 
@@ -7,18 +7,6 @@ export type StoredHealth = ConnectorHealth & { receivedAt: number };
 
 /** A connector sends health at most this often (PROTOCOL.md §6); a faster one gets no extra work. */
 export const HEALTH_MIN_INTERVAL_MS = 10_000;
-
-/** What a health frame says beyond its times: a change of this is worth reporting onwards. */
-function substance(health: ConnectorHealth): string {
-  return JSON.stringify([
-    health.hook.breaker,
-    health.hook.lastError ?? null,
-    health.inbox.pending,
-    health.inbox.deadLetters,
-    health.outbox.pending,
-    health.version,
-  ]);
-}
 
 /**
  * Keep a socket's latest health in its attachment (it survives hibernation, and goes with the
@@ -31,5 +19,6 @@ export function storeHealth(s: SessionContext, sockets: Sockets, socket: LiveSoc
   const previous = socket.data.health;
   sockets.update(socket, { health: { ...health, receivedAt: now } });
   const quiet = previous !== undefined && now - previous.receivedAt < HEALTH_MIN_INTERVAL_MS;
-  if (!quiet && (previous === undefined || substance(previous) !== substance(health))) s.metrics.dirty = true;
+  if (!quiet && (previous === undefined || healthSubstance(previous) !== healthSubstance(health)))
+    s.metrics.dirty = true;
 }
