@@ -98,19 +98,24 @@ describe("service units", () => {
   });
 });
 
+/** A connector on a temp data dir, linked to a fake relay, its hook unreachable; all cleaned up after. */
+async function runningConnector() {
+  const dir = tempDir();
+  cleanups.push(dir.remove);
+  const relay = await new FakeRelay().start();
+  cleanups.push(() => relay.close());
+  const { connector } = await startTestConnector({
+    dataDir: dir.path,
+    relayUrls: [relay.url],
+    hookUrl: `http://127.0.0.1:${await deadPort()}/hook`,
+  });
+  cleanups.push(() => connector.close());
+  return { dir, relay, connector, port: String(connector.port) };
+}
+
 describe("client commands against a running connector", () => {
   it("send, status and dead-letters talk to the local API", async () => {
-    const dir = tempDir();
-    cleanups.push(dir.remove);
-    const relay = await new FakeRelay().start();
-    cleanups.push(() => relay.close());
-    const { connector } = await startTestConnector({
-      dataDir: dir.path,
-      relayUrls: [relay.url],
-      hookUrl: `http://127.0.0.1:${await deadPort()}/hook`,
-    });
-    cleanups.push(() => connector.close());
-    const port = String(connector.port);
+    const { dir, relay, connector, port } = await runningConnector();
     // Unauthenticated, the connector refuses and the command says how to give it the token.
     await run("status", "--port", port);
     expect(process.exitCode).toBe(1);
@@ -167,17 +172,7 @@ describe("client commands against a running connector", () => {
   });
 
   it("send --reply-to: the recipient and conversation come from the received message; the answer shows the conversation", async () => {
-    const dir = tempDir();
-    cleanups.push(dir.remove);
-    const relay = await new FakeRelay().start();
-    cleanups.push(() => relay.close());
-    const { connector } = await startTestConnector({
-      dataDir: dir.path,
-      relayUrls: [relay.url],
-      hookUrl: `http://127.0.0.1:${await deadPort()}/hook`,
-    });
-    cleanups.push(() => connector.close());
-    const port = String(connector.port);
+    const { dir, relay, connector, port } = await runningConnector();
     const received = messageItem({ from: "alice-agent", conversationId: "conv-cli-000001" });
     connector.store.storeInbound([received], Date.now());
 
