@@ -70,6 +70,7 @@ describe("connector ↔ relay, end to end", () => {
   it("bob offline → messages queue → bob back → the handshake counts match and everything arrives in lane order", async () => {
     const alice = await agentWithConnector("alice-e2e2");
     const bob = await agentWithConnector("bob-e2e2");
+    await waitUntil(async () => bob.connector.events("link_connected").length > 0, 30_000, "bob linked");
     await bob.connector.stop();
     await waitUntil(async () => (await relayStatus("bob-e2e2")).connections.length === 0, 10_000, "bob disconnected");
     const plan = ["low", "normal", "critical", "low", "normal", "critical", "normal"] as const;
@@ -94,6 +95,9 @@ describe("connector ↔ relay, end to end", () => {
   it("relay stopped → alice's outbox keeps accepting → relay back → everything delivered once", async () => {
     const alice = await agentWithConnector("alice-e2e3", { extra: { outboxBackoffMaxMs: 2000, reconnectMaxMs: 2000 } });
     const bob = await agentWithConnector("bob-e2e3", { extra: { reconnectMaxMs: 2000 } });
+    // Bob must have linked once, so the relay knows him: a send to an agent the relay never saw
+    // is 404 unknown_recipient, which ends it (a started connector may not have linked yet).
+    await waitUntil(async () => bob.connector.events("link_connected").length > 0, 30_000, "bob linked");
     await relay.stop();
     for (let i = 0; i < 5; i++) expect((await alice.connector.send("bob-e2e3", { n: i })).status).toBe(202);
     await relay.restart();
