@@ -25,6 +25,8 @@ await build({
   sourcemap: true,
   external,
   logLevel: "warning",
+  // src/cli/version.ts: the bundle carries its version (no package.json read at run time).
+  define: { __CLAWRELAY_VERSION__: JSON.stringify(pkg.version) },
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: {
     js: "import { createRequire as __clawrelayCreateRequire } from 'node:module'; const require = __clawrelayCreateRequire(import.meta.url);",

@@ -1,14 +1,18 @@
 import { Command, CommanderError } from "commander";
+import { registerAdminCommands } from "./admin-command.js";
 import { registerConnectorCommands } from "./connector-commands.js";
 import { CliError } from "./errors.js";
 import { registerIdentityCommands } from "./identity-commands.js";
 import { resolveHome } from "./identity-files.js";
 import { registerOpenClawCommands } from "./openclaw-setup.js";
+import { registerRelayCommands } from "./relay-command.js";
 import { registerRequestCommand } from "./request-command.js";
 import { registerTraceCommand } from "./trace-command.js";
+import { CLAWRELAY_VERSION } from "./version.js";
 
 const program = new Command("clawrelay")
   .description("clawrelay: identities, signed requests and the connector daemon")
+  .version(CLAWRELAY_VERSION, "-V, --version", "print the version")
   .option("--home <dir>", "where identities live (default $CLAWRELAY_HOME or ~/.clawrelay)")
   .showHelpAfterError()
   .exitOverride();
@@ -19,6 +23,8 @@ registerRequestCommand(program, home);
 registerConnectorCommands(program);
 registerTraceCommand(program, home);
 registerOpenClawCommands(program);
+registerAdminCommands(program);
+registerRelayCommands(program);
 
 try {
   await program.parseAsync(process.argv);
