@@ -2,6 +2,7 @@ import { RelayError } from "@clawrelay/protocol";
 import { Hono } from "hono";
 import type { SignedRequestOptions } from "./auth/signed-request.js";
 import { relayConfig } from "./config.js";
+import { configGuard } from "./config-guard.js";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { errorResponse, onError } from "./errors.js";
 import { markIsolateStart } from "./metrics/uptime.js";
@@ -45,11 +46,15 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.use(correlationId());
   app.use(markIsolateStart());
   app.use(requestLog());
+  // Before the config is used or any Durable Object touched: a relay deployed with the dev
+  // defaults refuses service, and answers /healthz itself with what is wrong.
+  app.use(configGuard());
   app.use(async function loadConfig(c, next) {
     c.set("config", relayConfig(c.env));
     await next();
   });
 
+  // Reached only with a good config; a misconfigured one is answered by configGuard (503).
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
   app.route("/v1/agents", agentRoutes(options));
   app.route("/v1", adminRoutes());

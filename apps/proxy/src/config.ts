@@ -73,6 +73,12 @@ export type RelayConfig = z.output<typeof configSchema>;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+  /** One entry per bad var, `VAR: rule` (never its value), for /healthz to list. */
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid relay configuration: ${problems.join("; ")}`);
+    this.problems = problems;
+  }
 }
 
 const parsed = new WeakMap<object, RelayConfig>();
@@ -84,8 +90,7 @@ export function relayConfig(env: Env): RelayConfig {
   const result = configSchema.safeParse(env);
   if (!result.success) {
     // Name the var and the rule, never the value: a var may hold a secret.
-    const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new ConfigError(`invalid relay configuration: ${problems}`);
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
   parsed.set(env, result.data);
   setLogLevel(result.data.RELAY_LOG_LEVEL);
