@@ -63,6 +63,12 @@ const configSchema = z.object({
   /** Dashboard sign-in: this many failures per client address within the window, then 429. */
   RELAY_LOGIN_MAX_FAILURES: int(1, 1000).default(RELAY_GUARD_DEFAULTS.RELAY_LOGIN_MAX_FAILURES),
   RELAY_LOGIN_WINDOW_SECONDS: int(1, 86_400).default(RELAY_GUARD_DEFAULTS.RELAY_LOGIN_WINDOW_SECONDS),
+  /**
+   * Per-agent series in /v1/metrics: `all`, `none`, or a number N — only the N agents with the most
+   * queued and failing (clawrelay_metrics_agent_series_dropped counts the rest). At 10,000 agents
+   * `all` is ~130,000 series.
+   */
+  RELAY_METRICS_AGENT_SERIES: z.union([z.enum(["all", "none"]), int(1, 1_000_000)]).default("all"),
   /** The lowest log level written: per-message lines are `info`. */
   RELAY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   ADMIN_TOKEN: z.string().min(16).optional(),
