@@ -1,9 +1,8 @@
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { registerConnectorCommands } from "../../src/cli/connector-commands.js";
-import { renderLaunchdPlist, renderSystemdUnit } from "../../src/daemon/service-units.js";
 import { messageItem, tempDir } from "./helpers/common.js";
 import { startTestConnector } from "./helpers/connector.js";
 import { deadPort, FakeRelay } from "./helpers/fake-relay.js";
@@ -31,72 +30,6 @@ async function run(...args: string[]): Promise<void> {
   registerConnectorCommands(program);
   await program.parseAsync(["node", "clawrelay", ...args]);
 }
-
-function configFile(dir: string): string {
-  const file = join(dir, "connector.json");
-  writeFileSync(
-    file,
-    JSON.stringify({
-      agentId: "bob-agent",
-      identityDir: "./identity",
-      relayUrls: ["https://relay.example.com"],
-      dataDir: "./data",
-      hookUrl: "http://127.0.0.1:8080/hook",
-    }),
-  );
-  return file;
-}
-
-describe("service units", () => {
-  const spec = {
-    agentId: "bob-agent",
-    nodePath: "/usr/bin/node",
-    scriptPath: "/opt/claw relay/clawrelay.mjs",
-    configPath: "/etc/claw/50%.json",
-  };
-
-  it("systemd: restarts always, waits only for network-online, quotes and escapes arguments", () => {
-    const unit = renderSystemdUnit(spec);
-    expect(unit).toContain("Restart=always");
-    expect(unit).toContain("After=network-online.target");
-    expect(unit).not.toMatch(/^(Requires|BindsTo|PartOf)=/m);
-    expect(unit.match(/^After=.*$/gm)).toEqual(["After=network-online.target"]);
-    expect(unit).toContain(
-      'ExecStart="/usr/bin/node" "--max-old-space-size=96" "--max-semi-space-size=4" "/opt/claw relay/clawrelay.mjs" "connector" "start" "--config" "/etc/claw/50%%.json"',
-    );
-  });
-
-  it("launchd: KeepAlive and escaped program arguments", () => {
-    const plist = renderLaunchdPlist({ ...spec, configPath: "/etc/a&b.json" });
-    expect(plist).toMatch(/<key>KeepAlive<\/key>\s*<true\/>/);
-    expect(plist).toContain("<string>/etc/a&amp;b.json</string>");
-    expect(plist).toContain("<string>com.clawrelay.connector.bob-agent</string>");
-    // The daemon's heap limits come right after node, before the script.
-    expect(plist).toMatch(
-      /<string>\/usr\/bin\/node<\/string>\s*<string>--max-old-space-size=96<\/string>\s*<string>--max-semi-space-size=4<\/string>\s*<string>\/opt\/claw relay\/clawrelay.mjs<\/string>/,
-    );
-  });
-
-  it("service install writes the unit for the config's agent", async () => {
-    const dir = tempDir();
-    cleanups.push(dir.remove);
-    const out = join(dir.path, "unit.service");
-    await run("service", "install", "--systemd", "--config", configFile(dir.path), "--out", out);
-    const unit = readFileSync(out, "utf8");
-    expect(unit).toContain("clawrelay connector for agent bob-agent");
-    expect(unit).toContain(`"--config" "${join(dir.path, "connector.json")}"`);
-    expect(statSync(out).mode & 0o777).toBe(0o644);
-    await run("service", "install", "--launchd", "--config", configFile(dir.path));
-    expect(stdout.join("")).toContain("<key>KeepAlive</key>");
-  });
-
-  it("service install refuses to guess the service manager", async () => {
-    const dir = tempDir();
-    cleanups.push(dir.remove);
-    await run("service", "install", "--config", configFile(dir.path));
-    expect(process.exitCode).toBe(1);
-  });
-});
 
 /** A connector on a temp data dir, linked to a fake relay, its hook unreachable; all cleaned up after. */
 async function runningConnector() {
