@@ -1,10 +1,12 @@
-// What every client command shares: JSON printing, one-line failures, argument parsers.
+// What every client command shares: JSON or human printing, one-line failures, argument parsers.
+import { errorBodySchema } from "@clawrelay/protocol";
 import { InvalidArgumentError } from "commander";
 import { ConfigError } from "../daemon/config.js";
 import { type LocalAnswer, TOKEN_HINT } from "../daemon/local-client.js";
+import { colours, type OutputOptions, type Palette, printJson, wantsHuman } from "./output.js";
 
 export function print(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  printJson(value);
 }
 
 export function fail(message: string): void {
@@ -12,11 +14,36 @@ export function fail(message: string): void {
   process.exitCode = 1;
 }
 
-/** Print a local API answer; a non-2xx answer sets a failing exit code. */
-export function report(answer: LocalAnswer): void {
+/** Renders a successful answer for a person; null when it does not know the shape (JSON then). */
+export type HumanRender = (body: unknown, now: number, palette: Palette) => string | null;
+
+/**
+ * Print a local API answer; a non-2xx answer sets a failing exit code. With `human`, a terminal
+ * without --json gets the rendered answer, and a failure as one `clawrelay: …` line on stderr;
+ * a pipe or --json gets the answer's JSON as it came.
+ */
+export function report(answer: LocalAnswer, human?: { options: OutputOptions; render: HumanRender }): void {
+  const ok = answer.status >= 200 && answer.status < 300;
+  if (!ok) process.exitCode = 1;
+  if (human && wantsHuman(human.options)) {
+    if (ok) {
+      const text = human.render(answer.body, Date.now(), colours());
+      if (text !== null) process.stdout.write(text);
+      else printJson(answer.body);
+    } else {
+      process.stderr.write(`clawrelay: ${answer.status === 401 ? TOKEN_HINT : failureLine(answer)}\n`);
+    }
+    return;
+  }
   print(answer.body);
   if (answer.status === 401) process.stderr.write(`clawrelay: ${TOKEN_HINT}\n`);
-  if (answer.status < 200 || answer.status >= 300) process.exitCode = 1;
+}
+
+function failureLine(answer: LocalAnswer): string {
+  const parsed = errorBodySchema.safeParse(answer.body);
+  if (!parsed.success) return `the connector answered ${answer.status}`;
+  const { code, message } = parsed.data.error;
+  return `${message} (${code})`;
 }
 
 export function integer(label: string, min: number, max: number) {

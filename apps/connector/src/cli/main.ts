@@ -26,6 +26,13 @@ registerOpenClawCommands(program);
 registerAdminCommands(program);
 registerRelayCommands(program);
 
+// `clawrelay status | head -1`: the reader went away; that is the end of the output, not a crash.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  process.stderr.write(`clawrelay: cannot write to stdout: ${error.message}\n`);
+  process.exit(1);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
