@@ -30,6 +30,11 @@ const modelRuns = Number(process.env.MODEL_RUNS ?? "") || 1000;
 export default defineConfig({
   test: {
     reporters: ["default", "./scripts/summary-reporter.ts"],
+    // What a test prints (the relay's warn lines, connector logs) is shown only when that test
+    // fails, beside its error; a passing run shows what ran and the summaries.
+    silent: "passed-only",
+    // Workerd and e2e tests take hundreds of ms by design; list only the really slow ones.
+    slowTestThreshold: 2_000,
     projects: [
       {
         plugins: [
@@ -78,6 +83,8 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          // A failing test also shows what its relays and connectors printed during it.
+          setupFiles: ["apps/connector/test-e2e/support/output-on-failure.ts"],
         },
       },
       {

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { lineSplitter, recordChildLine } from "./child-output.mjs";
 import { CLI } from "./relay.mjs";
 
 /** A free loopback port (the OS picks it; closed again before use). */
@@ -76,19 +77,17 @@ export class ConnectorProcess {
       ...(this.options.env ? { env: { ...process.env, ...this.options.env } } : {}),
     });
     this.#child = child;
-    let partial = "";
-    const collect = (chunk) => {
-      const lines = (partial + chunk.toString("utf8")).split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) {
-        if (!line) continue;
-        this.logs.push(line);
-        this.onLog?.(line);
-      }
+    // Captured, never echoed: `logs` for the caller, child-output.mjs for a failing test's report.
+    const source = `connector ${this.options.connectorId ?? this.options.agentId}`;
+    const collect = (line) => {
+      this.logs.push(line);
+      recordChildLine(source, line);
+      this.onLog?.(line);
       if (this.logs.length > 5000) this.logs.splice(0, this.logs.length - 5000);
     };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
+    // One splitter per stream: a partial stdout line must not absorb a stderr chunk.
+    child.stdout.on("data", lineSplitter(collect));
+    child.stderr.on("data", lineSplitter(collect));
     await waitUntil(
       async () => {
         if (child.exitCode !== null)

@@ -5,6 +5,7 @@ import { randomBytes, webcrypto } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { childLinesSince, lineSplitter, mark, recordChildLine } from "./child-output.mjs";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = join(ROOT, "apps/connector/bin/clawrelay.mjs");
@@ -143,14 +144,30 @@ export async function startRelay({ home, port, vars, logLevel = "warn", stdio = 
     stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" },
   });
-  if (child.stdout) child.stdout.on("data", (d) => onOutput?.(String(d)));
-  if (child.stderr) child.stderr.on("data", (d) => onOutput?.(String(d)));
+  // Captured, never echoed (child-output.mjs): a test shows these lines only when it fails.
+  const startedAt = mark();
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    const split = lineSplitter((line) => recordChildLine(`relay :${port}`, line));
+    stream.on("data", (d) => {
+      split(d);
+      onOutput?.(String(d));
+    });
+    stream.once("end", split.flush);
+  }
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise((resolveExit) => child.once("exit", (code, signal) => resolveExit({ code, signal })));
+  // A start that fails says why: wrangler's last lines go into the error.
+  const withOutput = (message) => {
+    const tail = childLinesSince(startedAt).slice(-20);
+    return new Error(tail.length ? `${message}; its last output:\n${tail.join("\n")}` : message);
+  };
   await Promise.race([
-    waitForHealth(url),
+    waitForHealth(url).catch((error) => {
+      throw withOutput(error.message);
+    }),
     exited.then(({ code, signal }) => {
-      throw new Error(`wrangler dev exited early (code ${code}, signal ${signal})`);
+      throw withOutput(`wrangler dev exited early (code ${code}, signal ${signal})`);
     }),
   ]);
   return {
