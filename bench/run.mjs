@@ -56,12 +56,6 @@ async function main() {
     return;
   }
   const { sizes, only } = options;
-  const watchdog = setTimeout(() => {
-    progress(`watchdog: the run exceeded ${sizes.watchdogMs / 60_000} min; stopping everything`);
-    process.exit(2);
-  }, sizes.watchdogMs);
-  watchdog.unref();
-
   const started = performance.now();
   const results = {
     startedAt: new Date().toISOString(),
@@ -79,6 +73,19 @@ async function main() {
     logs: null,
     problems: [],
   };
+  const watchdog = setTimeout(() => {
+    progress(`watchdog: the run exceeded ${sizes.watchdogMs / 60_000} min; stopping everything`);
+    // Keep what was measured: `pnpm bench --from <file>` renders it.
+    const partial = join(options.artifacts, "results.partial.json");
+    mkdirSync(options.artifacts, { recursive: true });
+    writeFileSync(
+      partial,
+      `${JSON.stringify({ ...results, problems: [...results.problems, "watchdog: the run was stopped"] }, null, 2)}\n`,
+    );
+    progress(`what was measured is in ${partial}`);
+    process.exit(2);
+  }, sizes.watchdogMs);
+  watchdog.unref();
   const loadWatch = new LoadWatch().start();
 
   // The connector must be the one in this tree, not a stale build.

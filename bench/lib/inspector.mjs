@@ -24,6 +24,10 @@ export class WorkerProfiler {
       profiler.#ws.once("open", resolve);
       profiler.#ws.once("error", reject);
     });
+    profiler.#ws.on("close", () => {
+      for (const waiter of profiler.#pending.values()) waiter.reject(new Error("the inspector closed its socket"));
+      profiler.#pending.clear();
+    });
     profiler.#ws.on("message", (data) => {
       const message = JSON.parse(data.toString("utf8"));
       // wrangler's inspector proxy echoes requests back (with `method`, no `result`): skip those.
@@ -37,10 +41,20 @@ export class WorkerProfiler {
     return profiler;
   }
 
-  call(method, params = {}) {
+  /** One inspector command; a profile that never comes back (workerd busy, proxy gone) fails, it never hangs the run. */
+  call(method, params = {}, timeoutMs = 60_000) {
     const id = this.#nextId++;
     this.#ws.send(JSON.stringify({ id, method, params }));
-    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`${method}: no answer from the inspector within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.#pending.set(id, {
+        resolve: (value) => (clearTimeout(timer), resolve(value)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      });
+    });
   }
 
   /** Fire and forget: through wrangler's proxy these commands come back only as echoes, with no result. */
@@ -57,8 +71,11 @@ export class WorkerProfiler {
   }
 
   async stop() {
-    const { profile } = await this.call("Profiler.stop");
-    this.#ws.close();
-    return profile;
+    try {
+      const { profile } = await this.call("Profiler.stop");
+      return profile;
+    } finally {
+      this.#ws.close();
+    }
   }
 }
