@@ -51,8 +51,14 @@ export class WorkerProfiler {
         reject(new Error(`${method}: no answer from the inspector within ${timeoutMs / 1000} s`));
       }, timeoutMs);
       this.#pending.set(id, {
-        resolve: (value) => (clearTimeout(timer), resolve(value)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       });
     });
   }
