@@ -40,7 +40,9 @@ afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-describe("init commands on a terminal print what they wrote and the next command", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+describe("init commands on a terminal print what they wrote and the next command", {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   it("registry init, agent create, connector init; the same commands through a pipe or with --json print JSON", async () => {
     const registry = await runInPty(["--home", home.path, "registry", "init", "--iss", "test-registry"], NO_COLOR);
     expect(registry.code, registry.stdout).toBe(0);
@@ -59,7 +61,15 @@ describe("init commands on a terminal print what they wrote and the next command
     const initStep = commandLine(["clawrelay", "connector", "init", "--agent", agentDir("alice-agent")]);
     expect(lines(created.stdout).some((line) => line.startsWith(`${initStep} --hook `))).toBe(true);
 
-    const piped = await runCli(["--home", home.path, "agent", "create", "bob-agent", "--relay", "https://relay.example.com"]);
+    const piped = await runCli([
+      "--home",
+      home.path,
+      "agent",
+      "create",
+      "bob-agent",
+      "--relay",
+      "https://relay.example.com",
+    ]);
     expect(piped.code, piped.stderr).toBe(0);
     expect(JSON.parse(piped.stdout)).toMatchObject({ id: "bob-agent", dir: agentDir("bob-agent") });
 
@@ -164,7 +174,17 @@ describe("connector start logs", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const relay = `http://127.0.0.1:${await deadPort()}`;
     const args = ["--home", home.path, "connector", "init", "--agent", agentDir("alice-agent")];
     const port = String(await deadPort());
-    const run = await runCli([...args, "--hook", "http://127.0.0.1:9/hook", "--relay", relay, "--port", port, "--out", config]);
+    const run = await runCli([
+      ...args,
+      "--hook",
+      "http://127.0.0.1:9/hook",
+      "--relay",
+      relay,
+      "--port",
+      port,
+      "--out",
+      config,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     return config;
   }

@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderDeadLetters, renderReplay } from "../../src/cli/dead-letters-view.js";
 import { formatLogLine, readableLogStream } from "../../src/cli/log-view.js";
-import {
-  colours,
-  commandLine,
-  relativeTime,
-  table,
-  visibleLength,
-  wantsHuman,
-} from "../../src/cli/output.js";
+import { colours, commandLine, relativeTime, table, visibleLength, wantsHuman } from "../../src/cli/output.js";
 import { renderStatus, statusProblems, statusViewSchema } from "../../src/cli/status-view.js";
 import { createLogger } from "../../src/daemon/logger.js";
 
@@ -19,6 +12,8 @@ const plain = colours(tty, { NO_COLOR: "1" });
 const coloured = colours(tty, {});
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for colour escape sequences
 const ESCAPE = /\u001b\[/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing colour escape sequences
+const ESCAPE_SEQUENCE = /\u001b\[[0-9;]*m/g;
 /** An epoch-ms timestamp would be a 13-digit run. */
 const EPOCH_MS = /\b\d{13}\b/;
 
@@ -66,11 +61,17 @@ describe("wantsHuman and colours", () => {
   });
 
   it("table columns line up by visible width, coloured cells included", () => {
-    const text = table(["ID", "STATE"], [[coloured.red("a"), "x"], ["bbbb", coloured.green("y")]]);
+    const text = table(
+      ["ID", "STATE"],
+      [
+        [coloured.red("a"), "x"],
+        ["bbbb", coloured.green("y")],
+      ],
+    );
     const lines = text.trimEnd().split("\n");
     expect(lines).toHaveLength(3);
     // Without the escape codes, the second column starts at the same place on every line.
-    const starts = lines.map((line) => line.replace(/\u001b\[[0-9;]*m/g, "").search(/(?<=\S {2,})\S/));
+    const starts = lines.map((line) => line.replace(ESCAPE_SEQUENCE, "").search(/(?<=\S {2,})\S/));
     expect(new Set(starts)).toEqual(new Set([6]));
     expect(lines.map((line) => visibleLength(line))).toEqual([11, 7, 7]);
   });
@@ -90,8 +91,23 @@ describe("status for a person", () => {
     expect(text).not.toMatch(EPOCH_MS);
     expect(text).not.toMatch(ESCAPE);
     expect(text).toContain(relativeTime(NOW - 12_000, NOW));
-    const labels = (text ?? "").split("\n").slice(1).filter(Boolean).map((line) => line.trim().split(/\s{2,}/)[0]);
-    expect(labels).toEqual(["health", "link", "relay", "hook", "outbound", "inbox", "outbox", "dead letters", "reports", "token"]);
+    const labels = (text ?? "")
+      .split("\n")
+      .slice(1)
+      .filter(Boolean)
+      .map((line) => line.trim().split(/\s{2,}/)[0]);
+    expect(labels).toEqual([
+      "health",
+      "link",
+      "relay",
+      "hook",
+      "outbound",
+      "inbox",
+      "outbox",
+      "dead letters",
+      "reports",
+      "token",
+    ]);
     expect(statusProblems(statusViewSchema.parse(healthyStatus()))).toEqual([]);
   });
 
@@ -138,7 +154,14 @@ describe("dead letters for a person", () => {
     const rows = (text ?? "").split("\n").filter((line) => /^\S+\s{2,}/.test(line));
     expect(rows).toHaveLength(3);
     expect(rows[0]?.split(/\s{2,}/)).toEqual(["ID", "KIND", "FROM", "REASON", "ATTEMPTS", "AGE"]);
-    expect(rows[1]?.split(/\s{2,}/)).toEqual(["01A", "message", "alice-agent", "hook_rejected", "3", relativeTime(NOW - 180_000, NOW)]);
+    expect(rows[1]?.split(/\s{2,}/)).toEqual([
+      "01A",
+      "message",
+      "alice-agent",
+      "hook_rejected",
+      "3",
+      relativeTime(NOW - 180_000, NOW),
+    ]);
     expect(text).not.toMatch(EPOCH_MS);
   });
 

@@ -26,7 +26,11 @@ export function spawnInPty(args: readonly string[], env: Record<string, string> 
 }
 
 /** Run `clawrelay <args>` on a pseudo-terminal to the end; `code` is the CLI's own exit status. */
-export function runInPty(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<CliRun> {
+export function runInPty(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawnInPty(args, env);
     let stdout = "";
