@@ -7,15 +7,15 @@
 //   demo (default)  the pinned pnpm (only if the one on PATH is missing or another version; then
 //                   project-local in .cache/pnpm, never replacing a global one) and the
 //                   workspace's dependencies
-//   test, ci        the same, and Debian's chromium for the dashboard's headless browser test
-//                   (installed through apt only when running as root, as CI does; otherwise a
-//                   one-line hint)
+//   test, ci        the same, and the Debian tools tests drive: chromium (the dashboard's headless
+//                   browser test) and promtool (package prometheus, the ops/ alert rules), through
+//                   apt only when running as root, as CI does; otherwise a one-line hint each
 //   --then <script> afterwards runs `pnpm run --silent <script>` with that pnpm first on PATH,
 //                   so scripts that call pnpm work with a project-local one too.
 //
 // Safe to run again; one line and a few seconds when everything is in place.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -23,7 +23,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const PNPM_VERSION = "10.34.9";
 const LOCAL_PNPM_PREFIX = join(ROOT, ".cache/pnpm");
 const LOCAL_PNPM_BIN = join(LOCAL_PNPM_PREFIX, "node_modules/.bin");
-const CHROMIUM = "/usr/bin/chromium";
+const DEBIAN_TOOLS = [
+  { command: "chromium", debianPackage: "chromium", why: "the dashboard's headless browser test" },
+  { command: "promtool", debianPackage: "prometheus", why: "the ops/ alert rules' check" },
+];
 const PURPOSES = ["demo", "test", "ci"];
 // npm and pnpm are .cmd files there, which only a shell runs.
 const WINDOWS = process.platform === "win32";
@@ -38,7 +41,7 @@ const { purpose, script } = parseArgs(process.argv.slice(2));
 const say = (text) => console.error(`bootstrap: ${text}`);
 
 const pnpm = ensurePnpm();
-if (purpose !== "demo") ensureChromium();
+if (purpose !== "demo") ensureDebianTools();
 
 say("pnpm install (the workspace's dependencies, as pinned in pnpm-lock.yaml; quick when up to date)");
 run(pnpm.command, ["install", "--frozen-lockfile", "--prefer-offline", "--reporter=silent"], pnpm.env);
@@ -120,17 +123,38 @@ function ensurePnpm() {
 }
 
 /**
- * The dashboard's browser test drives Debian's Chromium (never a downloaded browser). Installed
- * through apt only as root (CI); anyone else gets a hint and the test says what is missing.
+ * Debian tools the tests drive, never downloaded builds: chromium (the dashboard's headless
+ * browser test) and promtool from the `prometheus` package (the ops/ alert rules' checks).
+ * Installed through apt only as root (CI); anyone else gets a one-line hint and those tests say
+ * what is missing.
  */
-function ensureChromium() {
-  if (process.platform !== "linux" || existsSync(CHROMIUM)) return;
+function ensureDebianTools() {
+  if (process.platform !== "linux") return;
+  const missing = DEBIAN_TOOLS.filter((tool) => !onPath(tool.command));
+  if (missing.length === 0) return;
   if (process.getuid?.() !== 0 || !existsSync("/usr/bin/apt-get")) {
-    say(`${CHROMIUM} is missing: the dashboard browser test needs Debian's chromium (sudo apt-get install chromium)`);
+    for (const tool of missing) {
+      say(`${tool.command} is missing: ${tool.why} needs it (sudo apt-get install ${tool.debianPackage})`);
+    }
     return;
   }
-  say("installing Debian's chromium with apt-get (the dashboard's headless browser test drives it)");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  say("apt-get update (package lists, for the installs below)");
   run("apt-get", ["update", "-qq"], env);
-  run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "chromium"], env);
+  for (const tool of missing) {
+    say(`installing Debian's ${tool.debianPackage} with apt-get (${tool.why} runs ${tool.command})`);
+    run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", tool.debianPackage], env);
+  }
+}
+
+/** Whether an executable of that name is on PATH (looked up, not run: chromium is slow to start). */
+function onPath(command) {
+  return (process.env.PATH ?? "").split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
