@@ -1,4 +1,4 @@
-import { METRICS_RETENTION_MS } from "@clawrelay/protocol";
+import { FAILURE_RECEIPT_STATUSES, METRICS_RETENTION_MS } from "@clawrelay/protocol";
 import type { RevocationListHealth } from "../auth/revocations.js";
 import {
   type AgentDigest,
@@ -23,7 +23,7 @@ export const OPEN_BREAKERS_LISTED = 200;
 /** The counter refused requests are kept under, labelled by code only (metrics/refusal-store.ts). */
 export const REFUSAL_COUNTER = "auth_failures";
 /** Outcomes of `messages_out` that mean the message did not make it. */
-export const FAILURE_OUTCOMES = ["failed", "expired", "shed", "dead_lettered"] as const;
+export const FAILURE_OUTCOMES = FAILURE_RECEIPT_STATUSES;
 
 export interface QueueRow {
   agentId: string;
@@ -112,6 +112,23 @@ export function openBreakersOf(row: AgentRow): BreakerRow[] {
 
 export const isConnected = (row: AgentRow): boolean => row.connections.some((c) => c.role === "active");
 
+/** Which agents get per-agent Prometheus series: all, none, or the N that most need attention. */
+export type AgentSeries = "all" | "none" | number;
+
+/**
+ * Most queued first, then most failures in the 48 h window, then most open breakers, then agent
+ * id. A total order over agents: each shard's top N, merged, hold the top N of the whole relay.
+ */
+export const byAttention = (a: AgentRow, b: AgentRow): number =>
+  b.queue.items - a.queue.items ||
+  (b.failuresInWindow ?? 0) - (a.failuresInWindow ?? 0) ||
+  openBreakersOf(b).length - openBreakersOf(a).length ||
+  (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0);
+
+/** The `limit` agents that most need attention, in that order. */
+export const mostInNeed = (rows: readonly AgentRow[], limit: number): AgentRow[] =>
+  [...rows].sort(byAttention).slice(0, limit);
+
 function mergeHours(into: Map<number, HourTotals>, hours: readonly HourTotals[], since: number): void {
   for (const hour of hours) {
     if (hour.hour < since) continue;
@@ -124,12 +141,17 @@ function mergeHours(into: Map<number, HourTotals>, hours: readonly HourTotals[],
 /** First hour start inside the 48 h window ending at `now`. */
 export const windowStart = (now: number): number => hourOf(now) - METRICS_RETENTION_MS + HOUR_MS;
 
-/** One shard's partial aggregate from the digests of its agents and the totals of agents it pruned. */
+/**
+ * One shard's partial aggregate from the digests of its agents and the totals of agents it pruned;
+ * with `agentLimit`, only that many agent rows (the ones `mostInNeed` picks), so a capped scrape
+ * moves at most 16 × N rows whatever the number of agents.
+ */
 export function rollupShard(
   digests: readonly AgentDigest[],
   retired: Totals,
   now: number,
   includeAgents: boolean,
+  agentLimit?: number,
 ): ShardRollup {
   const since = windowStart(now);
   const hours = new Map<number, HourTotals>();
@@ -155,6 +177,7 @@ export function rollupShard(
   rollup.worstQueues = queues.sort(byWorstQueue).slice(0, WORST_QUEUES);
   rollup.openBreakers = rollup.openBreakers.slice(0, OPEN_BREAKERS_LISTED);
   rollup.recentFailures = failures.sort(byNewest).slice(0, RECENT_FAILURES);
+  if (rollup.agents && agentLimit !== undefined) rollup.agents = mostInNeed(rollup.agents, agentLimit);
   return rollup;
 }
 
@@ -220,8 +243,8 @@ export function hourlySeries(hours: readonly HourTotals[], now: number): HourPoi
     points.push({
       hour,
       ...flowOf(totals?.counters ?? {}),
-      ackMs: percentilesOf(totals?.histograms.ack_latency_ms),
-      processedMs: percentilesOf(totals?.histograms.processed_latency_ms),
+      ackMs: percentilesOf(totals, "ack_latency_ms"),
+      processedMs: percentilesOf(totals, "processed_latency_ms"),
     });
   }
   return points;
@@ -305,8 +328,8 @@ export function buildStatus(merged: ShardRollup, ctx: StatusContext): StatusAggr
       hourly,
     },
     latency: {
-      ackMs: percentilesOf(window.histograms.ack_latency_ms),
-      processedMs: percentilesOf(window.histograms.processed_latency_ms),
+      ackMs: percentilesOf(window, "ack_latency_ms"),
+      processedMs: percentilesOf(window, "processed_latency_ms"),
     },
     openBreakers: merged.openBreakers,
     openBreakersTotal: merged.openBreakersTotal,

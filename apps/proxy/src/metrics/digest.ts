@@ -1,4 +1,12 @@
-import { HISTOGRAM_SIZE, percentile, type SessionSummary } from "@clawrelay/protocol";
+import { FAILURE_RECEIPT_STATUSES, HISTOGRAM_SIZE, percentile, type SessionSummary } from "@clawrelay/protocol";
+import {
+  clampToRange,
+  isLatencyStatCounter,
+  LATENCY_STAT_COUNTERS,
+  type LatencyRange,
+  mergeRange,
+  rangesOfCounters,
+} from "./latency-stats.js";
 
 /** The two latency histograms the operator views show (SessionSummary contract). */
 export const LATENCY_HISTOGRAMS = ["ack_latency_ms", "processed_latency_ms"] as const;
@@ -14,7 +22,15 @@ export interface Percentiles {
 export interface Totals {
   counters: Record<string, number>;
   histograms: Record<string, number[]>;
+  /**
+   * Observed range per histogram (hours and windows only: a percentile is clamped into it).
+   * Absent from digests stored before sessions kept latency statistics.
+   */
+  ranges?: Record<string, LatencyRange>;
 }
+
+/** How a message to the agent failed: the relay's failure receipt statuses (PROTOCOL.md §7). */
+export type FailureKind = (typeof FAILURE_RECEIPT_STATUSES)[number];
 
 export interface HourTotals extends Totals {
   /** Start of the hour, unix ms. */
@@ -31,6 +47,13 @@ export interface AgentRow {
   breaker: SessionSummary["breaker"];
   receiptBreakers: SessionSummary["receiptBreakers"];
   latency: { ackMs: Percentiles; processedMs: Percentiles };
+  /**
+   * Monotonic failure totals since the agent first reported, only the kinds that happened (so a
+   * healthy agent adds no failure series). Absent from digests stored before they were kept.
+   */
+  failures?: Partial<Record<FailureKind, number>>;
+  /** Failures inside the 48 h window: what ranks an agent for a capped per-agent exposition. */
+  failuresInWindow?: number;
 }
 
 export type FailureRow = SessionSummary["recentFailures"][number] & { agentId: string };
@@ -97,28 +120,45 @@ export function addTotals(into: Totals, add: Totals): Totals {
     for (let i = 0; i < HISTOGRAM_SIZE; i++) target[i] = (target[i] ?? 0) + (counts[i] ?? 0);
     into.histograms[name] = target;
   }
+  for (const [name, range] of Object.entries(add.ranges ?? {})) {
+    into.ranges ??= {};
+    into.ranges[name] = mergeRange(into.ranges[name], range);
+  }
   return into;
 }
 
-export function percentilesOf(counts: readonly number[] | undefined): Percentiles {
-  const histogram = counts ?? [];
-  return {
-    p50: percentile(histogram, 0.5),
-    p95: percentile(histogram, 0.95),
-    p99: percentile(histogram, 0.99),
-    count: histogram.reduce((a, b) => a + b, 0),
-  };
+/** Percentiles of a histogram, never outside the observed range when `range` covers it all. */
+export function percentilesOf(totals: Totals | undefined, name: string): Percentiles {
+  const histogram = totals?.histograms[name] ?? [];
+  const range = totals?.ranges?.[name];
+  const count = histogram.reduce((a, b) => a + b, 0);
+  const at = (p: number) => clampToRange(percentile(histogram, p), range, count);
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), count };
 }
 
 function hourTotals(hour: SessionSummary["hours"][number]): HourTotals {
   const totals: HourTotals = { hour: hour.hour, counters: {}, histograms: {} };
   for (const sample of hour.counters) {
     if (!Number.isFinite(sample.value)) continue;
+    // Of the latency statistics only the sum adds up like a counter; count, min and max are the range.
+    if (isLatencyStatCounter(sample.name) && sample.name !== LATENCY_STAT_COUNTERS.sum) continue;
     const key = counterKey(sample.name, sample.labels);
     totals.counters[key] = (totals.counters[key] ?? 0) + sample.value;
   }
   for (const [name, counts] of Object.entries(hour.histograms)) totals.histograms[name] = normalizeHistogram(counts);
+  const ranges = rangesOfCounters(hour.counters);
+  if (ranges.size > 0) totals.ranges = Object.fromEntries(ranges);
   return totals;
+}
+
+/** The failure kinds that happened, with their totals. */
+function failuresOf(counters: Record<string, number>): Partial<Record<FailureKind, number>> {
+  const failures: Partial<Record<FailureKind, number>> = {};
+  for (const kind of FAILURE_RECEIPT_STATUSES) {
+    const total = counterSum(counters, "messages_out", { outcome: kind });
+    if (total > 0) failures[kind] = total;
+  }
+  return failures;
 }
 
 /**
@@ -152,7 +192,7 @@ function growthSince(previous: HourTotals[], current: HourTotals[]): Totals {
 export function digestSummary(summary: SessionSummary, previous: AgentDigest | null): AgentDigest {
   const hours = summary.hours.map(hourTotals).sort((a, b) => a.hour - b.hour);
   const window = emptyTotals();
-  for (const hour of hours) addTotals(window, { counters: {}, histograms: hour.histograms });
+  for (const hour of hours) addTotals(window, hour);
   const cumulative = addTotals(
     addTotals(emptyTotals(), previous?.cumulative ?? emptyTotals()),
     growthSince(previous?.hours ?? [], hours),
@@ -167,9 +207,11 @@ export function digestSummary(summary: SessionSummary, previous: AgentDigest | n
       breaker: summary.breaker,
       receiptBreakers: summary.receiptBreakers,
       latency: {
-        ackMs: percentilesOf(window.histograms.ack_latency_ms),
-        processedMs: percentilesOf(window.histograms.processed_latency_ms),
+        ackMs: percentilesOf(window, "ack_latency_ms"),
+        processedMs: percentilesOf(window, "processed_latency_ms"),
       },
+      failures: failuresOf(cumulative.counters),
+      failuresInWindow: Object.values(failuresOf(window.counters)).reduce((a, b) => a + b, 0),
     },
     hours,
     cumulative,

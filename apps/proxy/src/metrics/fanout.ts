@@ -70,13 +70,21 @@ export interface OperatorView {
 /** The merged rollup of every shard that answered in time. */
 export async function readOperatorView(
   env: Env,
-  options: { now: number; includeAgents: boolean; correlationId: string; timeoutMs?: number; shards?: number },
+  options: {
+    now: number;
+    includeAgents: boolean;
+    /** With `includeAgents`: at most this many agent rows per shard (see `rollupShard`). */
+    agentLimit?: number;
+    correlationId: string;
+    timeoutMs?: number;
+    shards?: number;
+  },
 ): Promise<OperatorView> {
   // This isolate's refusal counts first, so a view never lags what this isolate already refused.
   await flushRefusals(env, options.correlationId);
   const { answers, failed } = await fanOut(
     options.shards ?? METRICS_SHARDS,
-    (shard) => shardStub(env, shard).rollup(options.now, options.includeAgents),
+    (shard) => shardStub(env, shard).rollup(options.now, options.includeAgents, options.agentLimit),
     options.timeoutMs ?? SHARD_TIMEOUT_MS,
   );
   for (const failure of failed) {

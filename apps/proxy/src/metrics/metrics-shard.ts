@@ -73,13 +73,18 @@ export class MetricsShard extends DurableObject<Env> {
       .map((row) => JSON.parse(row.json) as SessionSummary);
   }
 
-  /** This shard's partial aggregate; per-agent rows only when asked (dashboard, Prometheus). */
-  async rollup(now: number = Date.now(), includeAgents = false): Promise<ShardRollup> {
+  /**
+   * This shard's partial aggregate; per-agent rows only when asked (dashboard, Prometheus), and
+   * with `agentLimit` only the rows of that many agents (RELAY_METRICS_AGENT_SERIES).
+   */
+  async rollup(now: number = Date.now(), includeAgents = false, agentLimit?: number): Promise<ShardRollup> {
     this.prune(now);
     const digests = this.sql
       .all<{ digest: string }>("SELECT digest FROM agents")
       .map((row) => JSON.parse(row.digest) as AgentDigest);
-    const agents = rollupShard(digests, this.retired(), now, includeAgents);
+    const limit =
+      agentLimit !== undefined && Number.isSafeInteger(agentLimit) && agentLimit > 0 ? agentLimit : undefined;
+    const agents = rollupShard(digests, this.retired(), now, includeAgents, limit);
     return mergeRollups([agents, this.refusals.rollup(now, includeAgents)], now);
   }
 

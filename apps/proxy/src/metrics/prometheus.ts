@@ -1,55 +1,13 @@
-import { HISTOGRAM_SIZE, LATENCY_BUCKETS_MS, PRIORITIES } from "@clawrelay/protocol";
+import { HISTOGRAM_SIZE, LATENCY_BUCKETS_MS } from "@clawrelay/protocol";
 import type { RevocationListHealth } from "../auth/revocations.js";
-import type { ShardRollup } from "./aggregate.js";
-import { type AgentRow, parseCounterKey } from "./digest.js";
+import { type AgentSeries, mostInNeed, type ShardRollup } from "./aggregate.js";
+import { type AgentRow, counterKey, parseCounterKey } from "./digest.js";
 import type { ShardFailure } from "./fanout.js";
+import { LATENCY_STAT_COUNTERS } from "./latency-stats.js";
+import { agentFamilies } from "./prometheus-agents.js";
+import { Exposition, type Sample } from "./prometheus-text.js";
 
-/** Text exposition format 0.0.4. */
-export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
-type Labels = Record<string, string>;
-interface Sample {
-  suffix?: string;
-  labels?: Labels;
-  value: number;
-}
-
-export const escapeLabelValue = (value: string): string =>
-  value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-const escapeHelp = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-/** Label names come from session counters: keep them inside Prometheus' alphabet. */
-const labelName = (name: string): string => {
-  const cleaned = name.replace(/[^a-zA-Z0-9_]/g, "_");
-  return /^[a-zA-Z_]/.test(cleaned) ? cleaned : `_${cleaned}`;
-};
-
-function formatValue(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Number.POSITIVE_INFINITY) return "+Inf";
-  if (value === Number.NEGATIVE_INFINITY) return "-Inf";
-  return String(value);
-}
-
-function formatLabels(labels: Labels | undefined): string {
-  const entries = Object.entries(labels ?? {});
-  if (entries.length === 0) return "";
-  return `{${entries.map(([name, value]) => `${labelName(name)}="${escapeLabelValue(value)}"`).join(",")}}`;
-}
-
-class Exposition {
-  private readonly lines: string[] = [];
-
-  family(name: string, type: "counter" | "gauge" | "histogram", help: string, samples: readonly Sample[]): void {
-    this.lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
-    for (const sample of samples) {
-      this.lines.push(`${name}${sample.suffix ?? ""}${formatLabels(sample.labels)} ${formatValue(sample.value)}`);
-    }
-  }
-
-  text(): string {
-    return `${this.lines.join("\n")}\n`;
-  }
-}
+export { PROMETHEUS_CONTENT_TYPE } from "./prometheus-text.js";
 
 /** Session counter names (SessionSummary contract) → exposed counter families. */
 const COUNTERS: { source: string; name: string; help: string; labelled?: boolean; scale?: number }[] = [
@@ -85,19 +43,12 @@ const HISTOGRAMS: { source: string; name: string; help: string }[] = [
   },
 ];
 
-const BREAKER_STATE: Record<string, number> = { closed: 0, half_open: 1, open: 2 };
-
-function histogramSamples(counts: readonly number[]): Sample[] {
+function histogramSamples(counts: readonly number[], sumSeconds: number): Sample[] {
   const samples: Sample[] = [];
   let cumulative = 0;
-  let sumSeconds = 0;
   for (let i = 0; i < HISTOGRAM_SIZE; i++) {
-    const count = counts[i] ?? 0;
-    const lower = i === 0 ? 0 : (LATENCY_BUCKETS_MS[i - 1] ?? 0);
     const upper = LATENCY_BUCKETS_MS[i];
-    cumulative += count;
-    // Bucket midpoints; the overflow bucket has no upper bound, so its lower bound stands in.
-    sumSeconds += (count * (upper === undefined ? lower : (lower + upper) / 2)) / 1000;
+    cumulative += counts[i] ?? 0;
     if (upper !== undefined)
       samples.push({ suffix: "_bucket", labels: { le: String(upper / 1000) }, value: cumulative });
   }
@@ -107,102 +58,6 @@ function histogramSamples(counts: readonly number[]): Sample[] {
   return samples;
 }
 
-function agentFamilies(out: Exposition, agents: readonly AgentRow[], now: number): void {
-  const each = (pick: (row: AgentRow) => Sample[]) => agents.flatMap(pick);
-  out.family(
-    "clawrelay_agent_connected",
-    "gauge",
-    "1 when the agent has an active connector.",
-    each((r) => [{ labels: { agent: r.agentId }, value: r.connections.some((c) => c.role === "active") ? 1 : 0 }]),
-  );
-  out.family(
-    "clawrelay_agent_connections",
-    "gauge",
-    "Open connector sockets of the agent (active and standby).",
-    each((r) => [{ labels: { agent: r.agentId }, value: r.connections.length }]),
-  );
-  out.family(
-    "clawrelay_queue_items",
-    "gauge",
-    "Queued messages by agent and lane.",
-    each((r) => PRIORITIES.map((lane) => ({ labels: { agent: r.agentId, lane }, value: r.queue.lanes[lane].items }))),
-  );
-  out.family(
-    "clawrelay_queue_bytes",
-    "gauge",
-    "Queued payload bytes by agent and lane.",
-    each((r) => PRIORITIES.map((lane) => ({ labels: { agent: r.agentId, lane }, value: r.queue.lanes[lane].bytes }))),
-  );
-  out.family(
-    "clawrelay_queue_in_flight",
-    "gauge",
-    "Items sent to the connector and not yet acknowledged.",
-    each((r) => [{ labels: { agent: r.agentId }, value: r.queue.inFlight }]),
-  );
-  out.family(
-    "clawrelay_queue_oldest_age_seconds",
-    "gauge",
-    "Age of the oldest queued or in-flight item at the agent's last report (0 when empty).",
-    each((r) => [
-      {
-        labels: { agent: r.agentId },
-        value: r.queue.oldestQueuedAt === null ? 0 : Math.max(0, (now - r.queue.oldestQueuedAt) / 1000),
-      },
-    ]),
-  );
-  out.family(
-    "clawrelay_receipt_queue_items",
-    "gauge",
-    "Receipts queued for the agent (never counted against the caps).",
-    each((r) => [{ labels: { agent: r.agentId }, value: r.queue.receipts.items }]),
-  );
-  out.family(
-    "clawrelay_delivery_breaker_state",
-    "gauge",
-    "Relay to connector circuit breaker: 0 closed, 1 half-open, 2 open, -1 unknown.",
-    each((r) => [{ labels: { agent: r.agentId }, value: BREAKER_STATE[r.breaker.state] ?? -1 }]),
-  );
-  out.family(
-    "clawrelay_receipt_breaker_state",
-    "gauge",
-    "Receipt delivery breaker per destination relay: 0 closed, 1 half-open, 2 open, -1 unknown.",
-    each((r) =>
-      r.receiptBreakers.map((b) => ({
-        labels: { agent: r.agentId, destination: b.destination },
-        value: BREAKER_STATE[b.state] ?? -1,
-      })),
-    ),
-  );
-  // From the connectors' `health` frames. The breaker series exists only for an agent with a
-  // problem, so a healthy fleet adds none; token expiry is one series per reporting agent.
-  out.family(
-    "clawrelay_connector_hook_breaker_open",
-    "gauge",
-    "1 for an agent one of whose connectors reports its hook breaker open or half-open (no series otherwise).",
-    each((r) =>
-      r.connections.some((c) => c.health && c.health.hook.breaker !== "closed")
-        ? [{ labels: { agent: r.agentId }, value: 1 }]
-        : [],
-    ),
-  );
-  out.family(
-    "clawrelay_connector_token_expires_in_seconds",
-    "gauge",
-    "Time until the soonest identity token expiry its connectors report (negative once expired).",
-    each((r) => {
-      const expiries = r.connections.flatMap((c) => (c.health?.tokenExpiresAt ? [c.health.tokenExpiresAt] : []));
-      if (expiries.length === 0) return [];
-      return [{ labels: { agent: r.agentId }, value: (Math.min(...expiries) - now) / 1000 }];
-    }),
-  );
-  out.family(
-    "clawrelay_agent_report_age_seconds",
-    "gauge",
-    "Time since the agent's session last reported its summary.",
-    each((r) => [{ labels: { agent: r.agentId }, value: Math.max(0, (now - r.at) / 1000) }]),
-  );
-}
-
 export interface ExpositionContext {
   version: string;
   uptimeSeconds: number;
@@ -210,6 +65,15 @@ export interface ExpositionContext {
   shards: number;
   failed: readonly ShardFailure[];
   revocations: RevocationListHealth;
+  /** RELAY_METRICS_AGENT_SERIES; per-agent families need the rollup's agent rows unless `none`. */
+  agentSeries: AgentSeries;
+}
+
+/** The agent rows that get series, and how many reporting agents were left out. */
+function agentsExposed(merged: ShardRollup, series: AgentSeries): { rows: AgentRow[]; dropped: number } {
+  const all = merged.agents ?? [];
+  const rows = series === "none" ? [] : series === "all" ? all : mostInNeed(all, series);
+  return { rows, dropped: Math.max(0, merged.counts.reporting - rows.length) };
 }
 
 const REVOCATION_STATE: Record<RevocationListHealth["state"], number> = {
@@ -272,13 +136,21 @@ export function renderPrometheus(merged: ShardRollup, ctx: ExpositionContext): s
   }
   for (const family of HISTOGRAMS) {
     const counts = merged.cumulative.histograms[family.source] ?? [];
+    const sumMs = merged.cumulative.counters[counterKey(LATENCY_STAT_COUNTERS.sum, { histogram: family.source })] ?? 0;
     out.family(
       family.name,
       "histogram",
-      `${family.help}, in seconds, over all agents. _sum is approximated from bucket midpoints (the overflow bucket counts at its lower bound).`,
-      histogramSamples(counts),
+      `${family.help}, in seconds, over all agents; _sum is the exact sum of the observations.`,
+      histogramSamples(counts, sumMs / 1000),
     );
   }
-  if (merged.agents) agentFamilies(out, merged.agents, ctx.now);
+  const { rows, dropped } = agentsExposed(merged, ctx.agentSeries);
+  out.family(
+    "clawrelay_metrics_agent_series_dropped",
+    "gauge",
+    "Reporting agents without per-agent series in this scrape (RELAY_METRICS_AGENT_SERIES none, or past its cap).",
+    [{ value: dropped }],
+  );
+  agentFamilies(out, rows, ctx.now);
   return out.text();
 }

@@ -38,8 +38,15 @@ export function operatorRoutes(options: { revocations?: (env: Env) => Revocation
 
   routes.get("/metrics", admin, async (c) => {
     const now = Date.now();
-    const view = await readOperatorView(c.env, { now, includeAgents: true, correlationId: c.get("correlationId") });
+    const agentSeries = c.get("config").RELAY_METRICS_AGENT_SERIES;
+    const view = await readOperatorView(c.env, {
+      now,
+      includeAgents: agentSeries !== "none",
+      ...(typeof agentSeries === "number" ? { agentLimit: agentSeries } : {}),
+      correlationId: c.get("correlationId"),
+    });
     const text = renderPrometheus(view.merged, {
+      agentSeries,
       version: VERSION,
       uptimeSeconds: isolateUptimeSeconds(c.get("receivedAt")),
       now,

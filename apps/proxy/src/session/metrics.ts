@@ -6,6 +6,14 @@ import {
   mergeHistograms,
   percentile,
 } from "@clawrelay/protocol";
+import {
+  clampToRange,
+  isLatencyStatCounter,
+  LATENCY_STAT_COUNTERS,
+  type LatencyRange,
+  mergeRange,
+  rangesOfCounters,
+} from "../metrics/latency-stats.js";
 import type { Meta } from "./meta.js";
 import type { Sql } from "./sql.js";
 
@@ -35,12 +43,24 @@ export class SessionMetrics {
   }
 
   observe(name: string, ms: number, now: number): void {
+    const latency = Math.max(0, ms);
     this.sql.run(
       `INSERT INTO metric_histograms (hour, name, bucket, count) VALUES (?, ?, ?, 1)
        ON CONFLICT (hour, name, bucket) DO UPDATE SET count = count + 1`,
       hourOf(now),
       name,
-      bucketIndex(Math.max(0, ms)),
+      bucketIndex(latency),
+    );
+    // The exact sum and range beside the buckets (metrics/latency-stats.ts): one row per hour.
+    this.sql.run(
+      `INSERT INTO metric_latency_stats (hour, name, count, sum_ms, min_ms, max_ms) VALUES (?, ?, 1, ?, ?, ?)
+       ON CONFLICT (hour, name) DO UPDATE SET count = count + 1, sum_ms = sum_ms + excluded.sum_ms,
+         min_ms = min(min_ms, excluded.min_ms), max_ms = max(max_ms, excluded.max_ms)`,
+      hourOf(now),
+      name,
+      latency,
+      latency,
+      latency,
     );
     this.dirty = true;
   }
@@ -76,6 +96,22 @@ export class SessionMetrics {
       counts[row.bucket] = (counts[row.bucket] ?? 0) + row.count;
       histograms[row.name] = counts;
     }
+    for (const row of this.sql.all<{
+      hour: number;
+      name: string;
+      count: number;
+      sum: number;
+      min: number;
+      max: number;
+    }>(
+      "SELECT hour, name, count, sum_ms AS sum, min_ms AS min, max_ms AS max FROM metric_latency_stats WHERE hour >= ?",
+      since,
+    )) {
+      const labels = { histogram: row.name };
+      for (const stat of ["count", "sum", "min", "max"] as const) {
+        hour(row.hour).counters.push({ name: LATENCY_STAT_COUNTERS[stat], labels, value: row[stat] });
+      }
+    }
     return [...byHour.values()].sort((a, b) => a.hour - b.hour);
   }
 
@@ -83,6 +119,7 @@ export class SessionMetrics {
     const before = hourOf(now) - METRICS_RETENTION_MS;
     this.sql.run("DELETE FROM metric_counters WHERE hour < ?", before);
     this.sql.run("DELETE FROM metric_histograms WHERE hour < ?", before);
+    this.sql.run("DELETE FROM metric_latency_stats WHERE hour < ?", before);
   }
 }
 
@@ -110,27 +147,40 @@ export function metricsView(hours: HourSummary[], now: number, observedSince: nu
   const ack = emptyHistogram();
   const processed = emptyHistogram();
   const totals: Record<string, number> = {};
+  const ranges = latencyRanges(hours);
   for (const hour of hours) {
     mergeHistograms(ack, hour.histograms.ack_latency_ms ?? []);
     mergeHistograms(processed, hour.histograms.processed_latency_ms ?? []);
     for (const c of hour.counters) {
+      if (isLatencyStatCounter(c.name)) continue;
       const labels = Object.entries(c.labels).map(([k, v]) => `${k}="${v}"`);
       const key = labels.length ? `${c.name}{${labels.join(",")}}` : c.name;
       totals[key] = (totals[key] ?? 0) + c.value;
     }
   }
-  const quantiles = (h: number[]) => ({
-    p50: percentile(h, 0.5),
-    p95: percentile(h, 0.95),
-    p99: percentile(h, 0.99),
-    count: h.reduce((a, b) => a + b, 0),
-  });
+  const quantiles = (h: number[], range: LatencyRange | undefined) => {
+    const count = h.reduce((a, b) => a + b, 0);
+    const at = (p: number) => clampToRange(percentile(h, p), range, count);
+    return { p50: at(0.5), p95: at(0.95), p99: at(0.99), count };
+  };
   const windowStart = Math.max(now - METRICS_RETENTION_MS, observedSince ?? now);
   const span = now - windowStart;
   return {
-    latencyMs: { ack: quantiles(ack), processed: quantiles(processed) },
+    latencyMs: {
+      ack: quantiles(ack, ranges.get("ack_latency_ms")),
+      processed: quantiles(processed, ranges.get("processed_latency_ms")),
+    },
     totals,
     uptimePercent: span > 0 ? Math.min(100, (100 * (totals.connected_ms ?? 0)) / span) : null,
     reconnects: totals.reconnects ?? 0,
   };
+}
+
+/** The observed range of each histogram over `hours`, from the stat counters `hours()` reports. */
+function latencyRanges(hours: readonly HourSummary[]): Map<string, LatencyRange> {
+  const ranges = new Map<string, LatencyRange>();
+  for (const hour of hours) {
+    for (const [name, range] of rangesOfCounters(hour.counters)) ranges.set(name, mergeRange(ranges.get(name), range));
+  }
+  return ranges;
 }

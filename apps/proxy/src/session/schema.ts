@@ -98,4 +98,11 @@ export const SESSION_MIGRATIONS = [
    ALTER TABLE items ADD COLUMN in_reply_to TEXT;`,
   // v4: a token bucket per other agent reading this session (message records), taken before its nonce is stored.
   `CREATE TABLE read_buckets (sender TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;`,
+  // v5: exact statistics of each hour's latency observations (exact Prometheus _sum, percentiles
+  // kept inside the observed range); one row per hour and histogram (metrics/latency-stats.ts).
+  `CREATE TABLE metric_latency_stats (
+     hour INTEGER NOT NULL, name TEXT NOT NULL,
+     count INTEGER NOT NULL, sum_ms REAL NOT NULL, min_ms REAL NOT NULL, max_ms REAL NOT NULL,
+     PRIMARY KEY (hour, name)
+   ) WITHOUT ROWID;`,
 ] as const;
