@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { originRefusal, readJsonBody, requestCorrelationId, sendError, sendJson } from "./api-http.js";
 import { checkBearer } from "./api-token.js";
+import { PROMETHEUS_CONTENT_TYPE } from "./metrics-prometheus.js";
 import type { OutboundEnqueueResult } from "./outbound.js";
 import type { LocalTrace } from "./trace-wire.js";
 
@@ -19,6 +20,8 @@ export interface ApiHandlers {
   replay(ids: readonly string[] | undefined): string[];
   /** Local hops for a correlation id, relay message id or outbound id; undefined when none. */
   trace(id: string): LocalTrace | undefined;
+  /** The Prometheus text exposition of `GET /metrics` (metrics-prometheus.ts). */
+  metrics(): string;
 }
 
 export interface ApiOptions {
@@ -72,6 +75,18 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   if (path === "/healthz") {
     allow("GET", request);
     return sendJson(response, 200, handlers.health());
+  }
+  if (path === "/metrics") {
+    // Behind the API token like every route but /healthz: it names the agent and its traffic.
+    allow("GET", request);
+    const text = handlers.metrics();
+    response.writeHead(200, {
+      "content-type": PROMETHEUS_CONTENT_TYPE,
+      "content-length": Buffer.byteLength(text),
+      "cache-control": "no-store",
+    });
+    response.end(text);
+    return;
   }
   if (path === "/v1/status") {
     allow("GET", request);

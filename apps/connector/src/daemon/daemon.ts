@@ -4,7 +4,7 @@ import { loadOrCreateApiToken } from "./api-token.js";
 import { chaosPoint } from "./chaos-point.js";
 import { type Clock, type Random, systemClock, type TimerHandle } from "./clock.js";
 import type { ConnectorConfig } from "./config.js";
-import { HealthReporter, readHealth } from "./health-report.js";
+import { CONNECTOR_VERSION, HealthReporter, readHealth } from "./health-report.js";
 import type { FetchLike } from "./hook-client.js";
 import { createHookFormat } from "./hook-formats/index.js";
 import { signHookCalls } from "./hook-signing.js";
@@ -12,6 +12,7 @@ import { InboundWorker } from "./inbound.js";
 import { RelayLink } from "./link.js";
 import { createLogger, type Logger } from "./logger.js";
 import { ConnectorMetrics } from "./metrics.js";
+import { renderConnectorMetrics } from "./metrics-prometheus.js";
 import { OutboundWorker, relayOriginOf } from "./outbound.js";
 import { createIdentitySigner, type Signer } from "./signer.js";
 import { Store } from "./store.js";
@@ -220,6 +221,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     send: (frame) => relayLink.send(frame),
   });
   relayLink.on("connected", (ack) => {
+    metrics.linkConnected();
     store.markOnline();
     for (const expired of ack.expired) {
       logger.warn(
@@ -288,6 +290,22 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
           agentId: config.agentId,
           link: relayLink.status().state,
         }),
+        metrics: () => {
+          const hook = inbound.status();
+          return renderConnectorMetrics({
+            now: clock.now(),
+            version: CONNECTOR_VERSION,
+            agentId: config.agentId,
+            connectorId,
+            metrics: metrics.snapshot(),
+            link: relayLink.status(),
+            hook: { breaker: hook.breaker, held: hook.held !== null },
+            outboundBreakers: outbound.status().breakers,
+            counts: store.counts(),
+            oldest: store.oldestPending(),
+            tokenExpiresAt,
+          });
+        },
         deadLetters: (limit) => store.inbox.listDeadLetters(limit),
         trace: (id) => {
           const found = store.trace.lookup(id);

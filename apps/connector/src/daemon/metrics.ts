@@ -4,8 +4,21 @@ import type { BreakerState } from "./breaker.js";
 /** Transitions kept for status; older ones only count. */
 const RECENT_TRANSITIONS = 20;
 
-export type HookKind = "message" | "receipt";
-export type HookOutcome = "delivered" | "rejected" | "retry" | "held";
+export const HOOK_KINDS = ["message", "receipt"] as const;
+export const HOOK_OUTCOMES = ["delivered", "rejected", "retry", "held"] as const;
+export type HookKind = (typeof HOOK_KINDS)[number];
+export type HookOutcome = (typeof HOOK_OUTCOMES)[number];
+
+/** What the Prometheus exposition reads (metrics-prometheus.ts): raw counts, never percentiles. */
+export interface ConnectorMetricsSnapshot {
+  startedAt: number;
+  /** Bucket counts per kind (LATENCY_BUCKETS_MS, overflow last) and the exact sum of the latencies. */
+  hookLatency: Record<HookKind, { counts: readonly number[]; sumMs: number }>;
+  /** Calls by `${kind}:${outcome}`. */
+  hookOutcomes: Readonly<Record<string, number>>;
+  /** Times the link came up again after it had been up once. */
+  reconnects: number;
+}
 
 export interface BreakerTransition {
   breaker: string;
@@ -37,6 +50,8 @@ function percentilesOf(counts: readonly number[]): Percentiles {
  */
 export class ConnectorMetrics {
   private readonly hookLatency: Record<HookKind, number[]> = { message: emptyHistogram(), receipt: emptyHistogram() };
+  private readonly hookLatencySumMs: Record<HookKind, number> = { message: 0, receipt: 0 };
+  private linkUps = 0;
   private readonly hookOutcomes: Record<string, number> = {};
   private readonly transitionCounts: Record<string, number> = {};
   private readonly recentTransitions: BreakerTransition[] = [];
@@ -45,8 +60,10 @@ export class ConnectorMetrics {
 
   observeHook(kind: HookKind, outcome: HookOutcome, latencyMs: number): void {
     const histogram = this.hookLatency[kind];
-    const bucket = bucketIndex(Math.max(0, latencyMs));
+    const latency = Math.max(0, latencyMs);
+    const bucket = bucketIndex(latency);
     histogram[bucket] = (histogram[bucket] ?? 0) + 1;
+    this.hookLatencySumMs[kind] += latency;
     const key = `${kind}:${outcome}`;
     this.hookOutcomes[key] = (this.hookOutcomes[key] ?? 0) + 1;
   }
@@ -56,6 +73,21 @@ export class ConnectorMetrics {
     this.transitionCounts[key] = (this.transitionCounts[key] ?? 0) + 1;
     this.recentTransitions.unshift({ breaker, state, at });
     this.recentTransitions.length = Math.min(this.recentTransitions.length, RECENT_TRANSITIONS);
+  }
+
+  /** The link got its `reconnect_ack`: every time after the first is a reconnect. */
+  linkConnected(): void {
+    this.linkUps += 1;
+  }
+
+  snapshot(): ConnectorMetricsSnapshot {
+    const latency = (kind: HookKind) => ({ counts: [...this.hookLatency[kind]], sumMs: this.hookLatencySumMs[kind] });
+    return {
+      startedAt: this.startedAt,
+      hookLatency: { message: latency("message"), receipt: latency("receipt") },
+      hookOutcomes: { ...this.hookOutcomes },
+      reconnects: Math.max(0, this.linkUps - 1),
+    };
   }
 
   view(now: number, oldest: { outboxQueuedAt: number | null; inboxPendingAt: number | null }) {
