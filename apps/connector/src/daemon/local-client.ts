@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
-import { CONNECTOR_DEFAULTS } from "@clawrelay/protocol";
+import { CONNECTOR_DEFAULTS, errorBodySchema } from "@clawrelay/protocol";
 import { readApiToken } from "./api-token.js";
-import { loadConnectorConfig } from "./config.js";
+import { ConfigError, type ConnectorConfig, loadConnectorConfig } from "./config.js";
 
 export interface LocalTarget {
   host: string;
@@ -17,11 +17,13 @@ export interface LocalTargetOptions {
   config?: string;
   /** The connector's data dir, for `<dataDir>/api-token`. */
   dataDir?: string;
+  /** An agent id or directory; the CLI turns it into `config` before the action (target-options.ts). */
+  agent?: string;
 }
 
 /** Says how to give the CLI the token, when the connector answered 401. */
 export const TOKEN_HINT =
-  "the connector wants its API token: pass --config <connector.json> or --data-dir <dir>, or set CLAWRELAY_API_TOKEN";
+  "the connector wants its API token: pass --agent <id>, --config <connector.json> or --data-dir <dir>, or set CLAWRELAY_AGENT or CLAWRELAY_API_TOKEN";
 
 export interface LocalAnswer {
   status: number;
@@ -54,7 +56,7 @@ export async function localTarget(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LocalTarget> {
   if (options.config !== undefined) {
-    const config = await loadConnectorConfig(options.config, env);
+    const config = await readConfig(options.config, env);
     const token = config.apiToken ?? readApiToken(config.dataDir);
     return {
       host: options.host ?? config.listen.host,
@@ -66,6 +68,20 @@ export async function localTarget(
   const port = parsePort(options.port ?? env.CLAWRELAY_LISTEN_PORT ?? String(CONNECTOR_DEFAULTS.listenPort));
   const token = localToken(options, env);
   return { host, port, ...(token !== undefined ? { token } : {}) };
+}
+
+/** The config as the daemon reads it; what is wrong with it on one line (a person reads it, not a stack). */
+async function readConfig(file: string, env: NodeJS.ProcessEnv): Promise<ConnectorConfig> {
+  try {
+    return await loadConnectorConfig(file, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const path = resolve(file);
+    const problems = error.problems.map((problem) =>
+      problem.startsWith(`${path}: `) ? problem.slice(path.length + 2) : problem,
+    );
+    throw new Error(`invalid connector config ${path}: ${problems.join("; ")}`);
+  }
 }
 
 /** The token without a config file: `--data-dir`, then CLAWRELAY_API_TOKEN, then CLAWRELAY_DATA_DIR. */
@@ -111,4 +127,13 @@ export async function callLocalApi(
     parsed = text;
   }
   return { status: response.status, body: parsed };
+}
+
+/** A failed answer on one line: the error body's message and code (PROTOCOL.md §3), or the status. */
+export function failureLine(answer: LocalAnswer): string {
+  if (answer.status === 401) return TOKEN_HINT;
+  const parsed = errorBodySchema.safeParse(answer.body);
+  if (!parsed.success) return `the connector answered ${answer.status}`;
+  const { code, message } = parsed.data.error;
+  return `${message} (${code})`;
 }
