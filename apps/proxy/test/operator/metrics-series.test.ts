@@ -134,8 +134,8 @@ describe("RELAY_METRICS_AGENT_SERIES", () => {
 
   it("reads all, none or a positive integer, and refuses anything else naming the var", () => {
     const read = (value: string) => {
-      // Not in wrangler.toml [vars] (so not in the generated Env type): a fresh env object per read.
-      const withVar = { ...env, RELAY_METRICS_AGENT_SERIES: value };
+      // The generated Env types the var as its wrangler.toml value; a fresh env object per read.
+      const withVar = { ...env, RELAY_METRICS_AGENT_SERIES: value } as unknown as Env;
       return relayConfig(withVar).RELAY_METRICS_AGENT_SERIES;
     };
     expect(relayConfig({ ...env }).RELAY_METRICS_AGENT_SERIES).toBe("all");
