@@ -15,28 +15,20 @@ import { receiptRoutes } from "./routes/receipts.js";
 import type { AppEnv } from "./types.js";
 import { VERSION } from "./version.js";
 
-/** Every route and its methods (PROTOCOL.md §4), for 405 answers. */
-const ROUTE_METHODS: [string, string[]][] = [
-  ["/healthz", ["GET"]],
-  ["/v1/agents/:to/messages", ["POST"]],
-  ["/v1/agents/:to/messages/:messageId", ["GET"]],
-  ["/v1/agents/:id/connect", ["GET"]],
-  ["/v1/agents/:id/status", ["GET"]],
-  ["/v1/agents/:id/policy", ["PUT"]],
-  ["/v1/admin/revocations", ["POST"]],
-  ["/v1/admin/agents/:id", ["PUT"]],
-  ["/v1/admin/agents/:id/registries", ["PUT"]],
-  ["/v1/receipts", ["POST"]],
-  ["/.well-known/clawrelay/jwks.json", ["GET"]],
-  ["/v1/status", ["GET"]],
-  ["/v1/metrics", ["GET"]],
-  ["/dashboard", ["GET"]],
-  ["/dashboard/trace", ["GET"]],
-  ["/dashboard/login", ["POST"]],
-  ["/dashboard/logout", ["POST"]],
-  ["/dashboard/api/overview", ["GET"]],
-  ["/dashboard/api/messages/:agent/:messageId", ["GET"]],
-];
+/**
+ * Each routed path and the methods it answers, read from the app's own route table (so a new
+ * route needs no second list): middleware (`use`, method ALL) is not a route.
+ */
+function methodsByPath(app: Hono<AppEnv>): Map<string, string[]> {
+  const byPath = new Map<string, Set<string>>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    const methods = byPath.get(route.path) ?? new Set<string>();
+    methods.add(route.method);
+    byPath.set(route.path, methods);
+  }
+  return new Map([...byPath].map(([path, methods]) => [path, [...methods].sort()]));
+}
 
 /** What the app reads revocations from (tests give a failing one); defaults to the Directory. */
 export type AppOptions = Pick<SignedRequestOptions, "revocations">;
@@ -63,7 +55,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route("/", receiptRoutes());
 
   // A known path with another method: 405 with Allow, in the JSON error shape.
-  for (const [path, allowed] of ROUTE_METHODS) {
+  for (const [path, allowed] of methodsByPath(app)) {
     app.all(path, (c) => {
       c.header("allow", allowed.join(", "));
       throw new RelayError("method_not_allowed", `use ${allowed.join(" or ")} on this path`);
