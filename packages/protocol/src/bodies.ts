@@ -7,7 +7,6 @@ import {
   idempotencyKeySchema,
   inReplyToSchema,
 } from "./ids.js";
-import { receiptSchema } from "./receipts.js";
 
 export const PRIORITIES = ["critical", "normal", "low"] as const;
 export const prioritySchema = z.enum(PRIORITIES);
@@ -96,4 +95,3 @@ export type OutboundBody = z.infer<typeof outboundBodySchema>;
 /** Hook bodies the connector POSTs to the agent, PROTOCOL.md §8. */
 export const HOOK_MESSAGE_TYPE = "clawrelay.message.v1";
 export const HOOK_RECEIPT_TYPE = "clawrelay.receipt.v1";
-export const hookReceiptBodySchema = z.object({ type: z.literal(HOOK_RECEIPT_TYPE), receipt: receiptSchema });

@@ -30,9 +30,6 @@ export const FAILURE_RECEIPT_STATUSES = [
 /** Sent only when the send asked for them in `notify`. */
 export const NOTIFY_STATUSES = ["delivered", "processed", "delayed"] as const satisfies readonly ReceiptStatus[];
 
-export function isTerminalStatus(status: ReceiptStatus): boolean {
-  return (TERMINAL_RECEIPT_STATUSES as readonly string[]).includes(status);
-}
 export function isFailureStatus(status: ReceiptStatus): boolean {
   return (FAILURE_RECEIPT_STATUSES as readonly string[]).includes(status);
 }

@@ -8,9 +8,6 @@ import {
   rangesOfCounters,
 } from "./latency-stats.js";
 
-/** The two latency histograms the operator views show (SessionSummary contract). */
-export const LATENCY_HISTOGRAMS = ["ack_latency_ms", "processed_latency_ms"] as const;
-
 export interface Percentiles {
   p50: number | null;
   p95: number | null;

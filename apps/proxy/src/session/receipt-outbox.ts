@@ -1,4 +1,4 @@
-import { PROTOCOL_LIMITS, type Receipt, receiptSchema } from "@clawrelay/protocol";
+import { type Receipt, receiptSchema } from "@clawrelay/protocol";
 import { log } from "../log.js";
 import type { SessionContext } from "./context.js";
 import type { DestinationBreakers } from "./destination-breakers.js";
@@ -94,5 +94,3 @@ async function deliverOne(
 export function receiptRetryDelay(attempts: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.min(attempts, 20));
 }
-
-export const RECEIPT_ITEM_TTL_MS = PROTOCOL_LIMITS.receiptTtlSeconds * 1000;
