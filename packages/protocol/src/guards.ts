@@ -9,3 +9,15 @@ export const RELAY_GUARD_DEFAULTS = {
   RELAY_LOGIN_MAX_FAILURES: 10,
   RELAY_LOGIN_WINDOW_SECONDS: 60,
 } as const;
+
+/**
+ * The relay's "needs attention" view of agents (`attention` in GET /v1/status): an agent whose
+ * oldest waiting item — queued at the relay, or in its connector's inbox or outbox — is older than
+ * `backlogAgeMs`, or whose identity token expires within `tokenExpiringMs`, is listed; at most
+ * `listed` entries go out, the rest are only counted.
+ */
+export const RELAY_ATTENTION_DEFAULTS = {
+  backlogAgeMs: 300_000,
+  tokenExpiringMs: 7 * 86_400_000,
+  listed: 100,
+} as const;

@@ -1,6 +1,14 @@
 import { FAILURE_RECEIPT_STATUSES, METRICS_RETENTION_MS } from "@clawrelay/protocol";
 import type { RevocationListHealth } from "../auth/revocations.js";
 import {
+  type AttentionEntry,
+  type AttentionList,
+  conditionsOf,
+  DEFAULT_ATTENTION_THRESHOLDS,
+  emptyAttention,
+  mergeAttention,
+} from "./attention.js";
+import {
   type AgentDigest,
   type AgentRow,
   addTotals,
@@ -54,6 +62,8 @@ export interface ShardRollup {
   openBreakers: BreakerRow[];
   openBreakersTotal: number;
   recentFailures: FailureRow[];
+  /** Agents that need attention (metrics/attention.ts): the most urgent, and how many in all. */
+  attention: AttentionList;
   /** Every agent's row; only when asked for (the dashboard and Prometheus need them, /v1/status does not). */
   agents: AgentRow[] | null;
 }
@@ -67,6 +77,7 @@ export function emptyRollup(includeAgents: boolean): ShardRollup {
     openBreakers: [],
     openBreakersTotal: 0,
     recentFailures: [],
+    attention: emptyAttention(),
     agents: includeAgents ? [] : null,
   };
 }
@@ -159,6 +170,7 @@ export function rollupShard(
   addTotals(rollup.cumulative, retired);
   const queues: QueueRow[] = [];
   const failures: FailureRow[] = [];
+  const attention: AttentionEntry[] = [];
   for (const digest of digests) {
     const { row } = digest;
     rollup.counts.reporting += 1;
@@ -171,12 +183,14 @@ export function rollupShard(
     rollup.openBreakersTotal += open.length;
     if (rollup.openBreakers.length < OPEN_BREAKERS_LISTED) rollup.openBreakers.push(...open);
     failures.push(...digest.recentFailures);
+    attention.push(...conditionsOf(row, now, DEFAULT_ATTENTION_THRESHOLDS));
     rollup.agents?.push(row);
   }
   rollup.hours = [...hours.values()].sort((a, b) => a.hour - b.hour);
   rollup.worstQueues = queues.sort(byWorstQueue).slice(0, WORST_QUEUES);
   rollup.openBreakers = rollup.openBreakers.slice(0, OPEN_BREAKERS_LISTED);
   rollup.recentFailures = failures.sort(byNewest).slice(0, RECENT_FAILURES);
+  rollup.attention = mergeAttention([{ entries: attention, total: attention.length }]);
   if (rollup.agents && agentLimit !== undefined) rollup.agents = mostInNeed(rollup.agents, agentLimit);
   return rollup;
 }
@@ -202,6 +216,8 @@ export function mergeRollups(rollups: readonly ShardRollup[], now: number): Shar
   merged.worstQueues = merged.worstQueues.sort(byWorstQueue).slice(0, WORST_QUEUES);
   merged.openBreakers = merged.openBreakers.slice(0, OPEN_BREAKERS_LISTED);
   merged.recentFailures = merged.recentFailures.sort(byNewest).slice(0, RECENT_FAILURES);
+  // A shard still running the code from before the attention view (mid-deploy) answers without it.
+  merged.attention = mergeAttention(rollups.map((r) => r.attention ?? emptyAttention()));
   merged.agents?.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
   return merged;
 }
@@ -286,6 +302,10 @@ export interface StatusAggregate {
   openBreakersTotal: number;
   worstQueues: QueueRow[];
   recentFailures: FailureRow[];
+  /** Agents that need attention, most urgent first, at most RELAY_ATTENTION_DEFAULTS.listed. */
+  attention: AttentionEntry[];
+  /** Every attention entry, listed or not. */
+  attentionTotal: number;
 }
 
 function refusedOf(counters: Record<string, number>): StatusAggregate["refused"] {
@@ -335,5 +355,7 @@ export function buildStatus(merged: ShardRollup, ctx: StatusContext): StatusAggr
     openBreakersTotal: merged.openBreakersTotal,
     worstQueues: merged.worstQueues,
     recentFailures: merged.recentFailures,
+    attention: merged.attention.entries,
+    attentionTotal: merged.attention.total,
   };
 }
