@@ -1,17 +1,17 @@
 // What every client command shares: JSON or human printing, one-line failures, argument parsers.
-import { errorBodySchema } from "@clawrelay/protocol";
 import { InvalidArgumentError } from "commander";
 import { ConfigError } from "../daemon/config.js";
-import { type LocalAnswer, TOKEN_HINT } from "../daemon/local-client.js";
+import { failureLine, type LocalAnswer, TOKEN_HINT } from "../daemon/local-client.js";
+import { CliError, EXIT } from "./errors.js";
 import { colours, type OutputOptions, type Palette, printJson, wantsHuman } from "./output.js";
 
 export function print(value: unknown): void {
   printJson(value);
 }
 
-export function fail(message: string): void {
+export function fail(message: string, exitCode: number = EXIT.failed): void {
   process.stderr.write(`clawrelay: ${message}\n`);
-  process.exitCode = 1;
+  process.exitCode = exitCode;
 }
 
 /** Renders a successful answer for a person; null when it does not know the shape (JSON then). */
@@ -31,7 +31,7 @@ export function report(answer: LocalAnswer, human?: { options: OutputOptions; re
       if (text !== null) process.stdout.write(text);
       else printJson(answer.body);
     } else {
-      process.stderr.write(`clawrelay: ${answer.status === 401 ? TOKEN_HINT : failureLine(answer)}\n`);
+      process.stderr.write(`clawrelay: ${failureLine(answer)}\n`);
     }
     return;
   }
@@ -39,11 +39,10 @@ export function report(answer: LocalAnswer, human?: { options: OutputOptions; re
   if (answer.status === 401) process.stderr.write(`clawrelay: ${TOKEN_HINT}\n`);
 }
 
-function failureLine(answer: LocalAnswer): string {
-  const parsed = errorBodySchema.safeParse(answer.body);
-  if (!parsed.success) return `the connector answered ${answer.status}`;
-  const { code, message } = parsed.data.error;
-  return `${message} (${code})`;
+/** What went wrong, on one line: a config's problems joined, never a stack. */
+function oneLine(error: unknown): string {
+  if (error instanceof ConfigError) return `invalid connector config: ${error.problems.join("; ")}`;
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " ");
 }
 
 export function integer(label: string, min: number, max: number) {
@@ -63,13 +62,17 @@ export function list(value: string): string[] {
     .filter((part) => part.length > 0);
 }
 
-/** Wrap an async action so failures print one clear line (never a stack) and set exit code 1. */
+/**
+ * Wrap an async action so a failure prints one clear line (never a stack). A CliError keeps its
+ * own exit code (2 for bad arguments); anything else (the connector unreachable or refusing, a
+ * broken config or token file, a runtime failure) exits 1.
+ */
 export function action<Args extends unknown[]>(run: (...args: Args) => Promise<void>) {
   return async (...args: Args) => {
     try {
       await run(...args);
     } catch (error) {
-      fail(error instanceof ConfigError ? error.message : (error as Error).message);
+      fail(oneLine(error), error instanceof CliError ? error.exitCode : EXIT.failed);
     }
   };
 }
