@@ -7,7 +7,9 @@ import { newHookSecret } from "../daemon/hook-signing.js";
 import { createLogger } from "../daemon/logger.js";
 import { registerClientCommands } from "./client-commands.js";
 import { action, integer, list, print } from "./command-kit.js";
+import { describeTaken, type PortChoice, pickConnectorPort } from "./connector-port.js";
 import { writeFileAtomic } from "./files.js";
+import { resolveHome } from "./identity-files.js";
 import { readableLogStream } from "./log-view.js";
 import { addJsonOption, colours, commandLine, fields, nextSteps, type OutputOptions, wantsHuman } from "./output.js";
 import { registerSendCommand } from "./send-command.js";
@@ -43,6 +45,7 @@ function describeInit(
   written: { config: string; agentId: string; relayUrls: string[] },
   port: number,
   hookUrl: string,
+  portsTaken: string,
 ): string {
   const palette = colours();
   const manager = process.platform === "darwin" ? "--launchd" : "--systemd";
@@ -50,7 +53,7 @@ function describeInit(
     ["agent", written.agentId],
     ["relays", written.relayUrls.join(", ")],
     ["hook", `${hookUrl} (signed with hookSecret from the config; give it to the agent)`],
-    ["local API", `http://127.0.0.1:${port}`],
+    ["local API", `http://127.0.0.1:${port}${portsTaken === "" ? "" : ` ${palette.dim(`(${portsTaken})`)}`}`],
   ];
   return `${palette.green("wrote")} ${written.config} ${palette.dim("(0600: it holds the hook secret)")}\n${fields(rows, palette)}${nextSteps(
     [
@@ -67,6 +70,8 @@ function describeInit(
     palette,
   )}`;
 }
+
+const homeOf = (command: Command) => resolveHome(command.optsWithGlobals<{ home?: string }>().home);
 
 /** `connector start|init`, and the commands that talk to a running connector. */
 export function registerConnectorCommands(program: Command): void {
@@ -87,7 +92,12 @@ export function registerConnectorCommands(program: Command): void {
     .option("--relay <urls>", "relay URL(s), comma separated, tried in order (default: the token's relay)", list)
     .option("--receipt-hook <url>", "webhook URL for receipts (default: the hook URL)")
     .option("--out <file>", "where to write the config (default: <agent dir>/connector.json)")
-    .addOption(new Option("--port <port>", "local API port").argParser(integer("port", 1, 65_535)))
+    .addOption(
+      new Option(
+        "--port <port>",
+        "local API port (default: the first from 19400 no other agent's connector.json under <home>/agents uses)",
+      ).argParser(integer("port", 1, 65_535)),
+    )
     .option("--force", "overwrite an existing config file");
   addJsonOption(init).action(
     action(
@@ -101,18 +111,25 @@ export function registerConnectorCommands(program: Command): void {
           port?: number;
           force?: boolean;
         } & OutputOptions,
+        command: Command,
       ) => {
         const agentDir = resolve(options.agent);
         const { loadAgentIdentity } = await import("./identity-files.js");
         const identity = await loadAgentIdentity(agentDir);
         const out = resolve(options.out ?? join(agentDir, "connector.json"));
         if (existsSync(out) && !options.force) throw new Error(`${out} exists; pass --force to overwrite it`);
+        // Without --port: one no other agent's connector here listens on (connector-port.ts).
+        const choice: PortChoice =
+          options.port === undefined
+            ? await pickConnectorPort(homeOf(command), out)
+            : { port: options.port, taken: [] };
+        const port = choice.port;
         const raw = {
           agentId: identity.id,
           identityDir: agentDir,
           relayUrls: options.relay && options.relay.length > 0 ? options.relay : [identity.relay],
           dataDir: join(agentDir, "connector-data"),
-          listen: { host: "127.0.0.1", port: options.port ?? 19_400 },
+          listen: { host: "127.0.0.1", port },
           hookUrl: options.hook,
           ...(options.receiptHook ? { receiptHookUrl: options.receiptHook } : {}),
           // Signs every hook call; the agent verifies with it (README "Signed hook calls").
@@ -122,8 +139,13 @@ export function registerConnectorCommands(program: Command): void {
         // It holds the hook secret: 0600, also when --force overwrites a looser file.
         await writeFileAtomic(out, `${JSON.stringify(raw, null, 2)}\n`, 0o600);
         const written = { config: out, agentId: identity.id, relayUrls: raw.relayUrls, hookSigned: true };
-        if (wantsHuman(options)) process.stdout.write(describeInit(written, raw.listen.port, raw.hookUrl));
-        else print(written);
+        const why = describeTaken(choice);
+        if (wantsHuman(options)) process.stdout.write(describeInit(written, port, raw.hookUrl, why));
+        else {
+          print(written);
+          // The JSON keeps its shape; the port a script may want is in the config it names.
+          if (why !== "") process.stderr.write(`connector init: local API port ${port} (${why})\n`);
+        }
       },
     ),
   );
