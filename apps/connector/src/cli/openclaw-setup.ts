@@ -9,6 +9,7 @@ import { API_TOKEN_FILE_NAME } from "../daemon/api-token.js";
 import { ConfigError, OPENCLAW_DEFAULTS, parseConnectorConfig } from "../daemon/config.js";
 import { CliError } from "./errors.js";
 import { ConfigMerge, type JsonObject, parsePlainJsonObject } from "./openclaw-merge.js";
+import { addJsonOption, colours, type OutputOptions, type Palette, printJson, wantsHuman } from "./output.js";
 
 /** The plugin's id in its manifest, and so its key in `plugins.entries` and `plugins.allow`. */
 export const PLUGIN_ID = "clawrelay";
@@ -256,27 +257,28 @@ export async function openclawSetup(
   return { dryRun, connector: connectorOutcome, openclaw: openclawOutcome, hooksToken: tokenSource, notes, nextSteps };
 }
 
-function summary(result: OpenClawSetupResult): string {
-  const lines = [`clawrelay openclaw setup${result.dryRun ? " (dry run: nothing was written)" : ""}`];
+/** What changed and what to run next, for a person at a terminal. */
+function summary(result: OpenClawSetupResult, palette: Palette): string {
+  const lines = [palette.bold(`clawrelay openclaw setup${result.dryRun ? " (dry run: nothing was written)" : ""}`)];
   for (const [what, file] of [
     ["connector config", result.connector],
     ["OpenClaw config", result.openclaw],
   ] as const) {
-    const state = result.dryRun ? "would change" : file.written ? "written" : "unchanged";
+    const state = result.dryRun ? "would change" : file.written ? palette.green("written") : "unchanged";
     lines.push(
-      `${what} ${file.path}${file.created ? " (new file)" : ""}: ${file.changes.length > 0 ? state : "unchanged"}`,
+      `${what} ${file.path}${file.created ? " (new file)" : ""}: ${file.changes.length > 0 ? state : palette.dim("unchanged")}`,
     );
     for (const change of file.changes) lines.push(`  ${change}`);
   }
   if (result.hooksToken === "generated") lines.push("hooks token: a new random one, in both configs");
-  for (const note of result.notes) lines.push(`note: ${note}`);
-  lines.push("", "Next steps:", ...result.nextSteps.map((step, i) => `  ${i + 1}. ${step}`));
+  for (const note of result.notes) lines.push(`${palette.yellow("note:")} ${note}`);
+  lines.push("", palette.bold("Next steps:"), ...result.nextSteps.map((step, i) => `  ${i + 1}. ${step}`));
   return `${lines.join("\n")}\n`;
 }
 
 export function registerOpenClawCommands(program: Command): void {
   const openclaw = program.command("openclaw").description("connect the connector and an OpenClaw gateway");
-  openclaw
+  const setup = openclaw
     .command("setup")
     .description(
       "configure the connector's openclaw hook format, and the gateway's hooks and clawrelay plugin (merged into its JSON config)",
@@ -294,8 +296,11 @@ export function registerOpenClawCommands(program: Command): void {
       "the clawrelay OpenClaw plugin's folder (default: apps/openclaw-plugin beside the CLI)",
     )
     .option("--dry-run", "print what would change; write nothing")
-    .option("--force", "replace values that are already set to something else")
-    .action(async (options: OpenClawSetupOptions) => {
-      process.stdout.write(summary(await openclawSetup(options)));
-    });
+    .option("--force", "replace values that are already set to something else");
+  // On a terminal the summary; for scripts (a pipe, --json) the result as JSON (never a token).
+  addJsonOption(setup).action(async (options: OpenClawSetupOptions & OutputOptions) => {
+    const result = await openclawSetup(options);
+    if (wantsHuman(options)) process.stdout.write(summary(result, colours()));
+    else printJson(result);
+  });
 }

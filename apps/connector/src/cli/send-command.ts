@@ -1,16 +1,10 @@
 import { FAILURE_RECEIPT_STATUSES, PRIORITIES } from "@clawrelay/protocol";
 import { type Command, Option } from "commander";
 import { z } from "zod";
-import {
-  callLocalApi,
-  failureLine,
-  type LocalTarget,
-  type LocalTargetOptions,
-  localTarget,
-} from "../daemon/local-client.js";
+import { callLocalApi, type LocalTarget, type LocalTargetOptions, localTarget } from "../daemon/local-client.js";
 import { action, integer, list, print, report } from "./command-kit.js";
 import { CliError } from "./errors.js";
-import { colours, type OutputOptions, wantsHuman } from "./output.js";
+import { addJsonOption, colours, type OutputOptions, wantsHuman } from "./output.js";
 import { sentLine, waitLine } from "./send-view.js";
 import { addTargetOptions } from "./target-options.js";
 import {
@@ -60,12 +54,11 @@ export function registerSendCommand(program: Command, waitDeps: WaitDeps = syste
         `with --wait: seconds to wait (default ${DEFAULT_WAIT_TIMEOUT_SECONDS}), then exit 1`,
       ).argParser(integer("wait-timeout", 1, 86_400)),
     )
-    .addOption(new Option("--json", "print JSON (the default when stdout is not a terminal)"))
     .hook("preAction", (command) => {
       const { wait, waitTimeout } = command.opts<WaitOptions>();
       if (waitTimeout !== undefined && wait === undefined) throw new CliError("--wait-timeout needs --wait");
     });
-  addTargetOptions(send).action(
+  addJsonOption(addTargetOptions(send)).action(
     action(
       async (
         first: string | undefined,
@@ -109,13 +102,9 @@ export function registerSendCommand(program: Command, waitDeps: WaitDeps = syste
         const target = await localTarget(options);
         const answer = await callLocalApi(target, "POST", "/v1/outbound", body);
         const human = wantsHuman(options);
-        const sent = sentSchema.safeParse(answer.body);
-        if (answer.status < 200 || answer.status >= 300 || !sent.success) {
-          if (!human) return report(answer);
-          process.stderr.write(`clawrelay: ${failureLine(answer)}\n`);
-          process.exitCode = 1;
-          return;
-        }
+        const sent = sentSchema.safeParse(answer.status >= 200 && answer.status < 300 ? answer.body : undefined);
+        // A refusal: one line on a terminal, the error body for scripts, exit 1 (report()).
+        if (!sent.success) return report(answer, { options, render: () => null });
         if (options.wait === undefined) {
           if (human) process.stdout.write(sentLine(sent.data, to, colours()));
           else print(answer.body);

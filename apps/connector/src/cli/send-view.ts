@@ -1,22 +1,12 @@
 // What `clawrelay send` says to a person at a terminal: one line per send.
-import type { colours } from "./output.js";
+import { duration, type Palette } from "./output.js";
 import type { WaitOutcome, WaitStage } from "./wait-receipt.js";
-
-type Palette = ReturnType<typeof colours>;
 
 /** The connector's answer to `POST /v1/outbound` that the lines use (the rest passes through as JSON). */
 export interface SentAnswer {
   outboundId: string;
   state: string;
   duplicate?: boolean;
-}
-
-/** "120 ms", "3.4 s", "2 min": how long a receipt took. */
-export function elapsed(ms: number): string {
-  const clamped = Math.max(0, Math.round(ms));
-  if (clamped < 1_000) return `${clamped} ms`;
-  if (clamped < 60_000) return `${(clamped / 1_000).toFixed(1)} s`;
-  return `${Math.round(clamped / 60_000)} min`;
 }
 
 /** "sent <id> to bob-agent (queued)", without --wait. */
@@ -36,7 +26,8 @@ export function waitLine(
   const subject = `${view.outboundId} to ${view.to}`;
   switch (outcome.kind) {
     case "reached": {
-      const after = elapsed(outcome.receipt.at - view.createdAt);
+      // Clocks of two machines: a receipt stamped a little before the send still reads "0 ms later".
+      const after = duration(Math.max(0, outcome.receipt.at - view.createdAt));
       const status = palette.green(outcome.receipt.status);
       return {
         stream: "stdout",
