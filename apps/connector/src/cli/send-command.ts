@@ -78,13 +78,13 @@ export function registerSendCommand(program: Command, waitDeps: WaitDeps = syste
       ) => {
         // One argument is the payload alone: the recipient comes from --reply-to's message.
         const [to, json] = second === undefined ? [undefined, first] : [first, second];
-        if (json === undefined) throw new Error("missing the payload (JSON)");
-        if (to === undefined && !options.replyTo) throw new Error("missing the recipient: give <to> or --reply-to");
+        if (json === undefined) throw new CliError("missing the payload (JSON)");
+        if (to === undefined && !options.replyTo) throw new CliError("missing the recipient: give <to> or --reply-to");
         let payload: unknown;
         try {
           payload = JSON.parse(json);
         } catch {
-          throw new Error(`payload is not valid JSON: ${json.slice(0, 80)}`);
+          throw new CliError(`payload is not valid JSON: ${json.slice(0, 80)}`);
         }
         const notify = notifyFor(options);
         const body = {

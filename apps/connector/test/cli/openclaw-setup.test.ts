@@ -237,14 +237,20 @@ describe("clawrelay openclaw setup", () => {
 
 describe("the command", () => {
   let stdout: string[] = [];
+  // Text for a person needs a terminal; through a pipe the command prints JSON (request-setup-output.test.ts).
+  const wasTTY = process.stdout.isTTY;
   beforeEach(() => {
     stdout = [];
+    process.stdout.isTTY = true;
     vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
       stdout.push(String(chunk));
       return true;
     });
   });
-  afterEach(() => vi.restoreAllMocks());
+  afterEach(() => {
+    vi.restoreAllMocks();
+    process.stdout.isTTY = wasTTY;
+  });
 
   it("takes its options and prints the changes and the next steps for a person, never the token", async () => {
     const program = new Command().exitOverride();

@@ -126,8 +126,9 @@ describe("client commands against a running connector", () => {
     expect(JSON.parse(stdout.join(""))).toMatchObject({ conversationId: "conv-cli-000002" });
 
     stdout = [];
+    // A bad argument, not a refusal: exit 2.
     await run("send", '{"no":"recipient"}', ...auth);
-    expect(process.exitCode).toBe(1);
+    expect(process.exitCode).toBe(2);
     expect(stdout).toEqual([]);
   });
 
