@@ -1,12 +1,12 @@
-import { isAgentId, METRICS_SHARDS, RelayError } from "@clawrelay/protocol";
-import { Hono, type MiddlewareHandler } from "hono";
+import { isAgentId, isCorrelationId, METRICS_SHARDS, metricsShardOf, RelayError } from "@clawrelay/protocol";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { isAdminRequest, timingSafeEqualText } from "../auth/admin.js";
 import { probeRevocations, type RevocationSource } from "../auth/revocations.js";
 import { directoryRevocations } from "../auth/signed-request.js";
 import { log } from "../log.js";
-import { buildStatus } from "../metrics/aggregate.js";
+import { buildStatus, type ShardRollup } from "../metrics/aggregate.js";
 import type { AgentRow } from "../metrics/digest.js";
-import { readOperatorView } from "../metrics/fanout.js";
+import { readOperatorView, type ShardFailure, shardStub } from "../metrics/fanout.js";
 import { isolateUptimeSeconds } from "../metrics/uptime.js";
 import { readBodyCapped } from "../middleware/body.js";
 import { sessionFor, unwrap } from "../routes/session.js";
@@ -14,7 +14,8 @@ import type { AppEnv } from "../types.js";
 import { VERSION } from "../version.js";
 import { DASHBOARD_SCRIPT } from "./client-script.js";
 import { loginLimit } from "./login-limit.js";
-import { DASHBOARD_STYLE, loginPage, overviewPage, tracePage } from "./pages.js";
+import { agentPage, DASHBOARD_STYLE, loginPage, overviewPage, searchPage, tracePage } from "./pages.js";
+import { attentionOf, searchMessages } from "./search.js";
 import {
   clearedCookieHeader,
   DASHBOARD_COOKIE,
@@ -69,10 +70,16 @@ export function dashboardRoutes(options: { revocations?: (env: Env) => Revocatio
     return c.html(html, 200, PAGE_HEADERS);
   });
 
-  routes.get("/trace", async (c) => {
-    if (!(await hasDashboardSession(c))) return c.redirect("/dashboard", 303);
-    return c.html(tracePage(), 200, PAGE_HEADERS);
-  });
+  for (const [path, page] of [
+    ["/trace", tracePage],
+    ["/agent", agentPage],
+    ["/search", searchPage],
+  ] as const) {
+    routes.get(path, async (c) => {
+      if (!(await hasDashboardSession(c))) return c.redirect("/dashboard", 303);
+      return c.html(page(), 200, PAGE_HEADERS);
+    });
+  }
 
   routes.post("/login", async (c) => {
     const adminToken = c.get("config").ADMIN_TOKEN;
@@ -111,22 +118,61 @@ export function dashboardRoutes(options: { revocations?: (env: Env) => Revocatio
     }),
   );
 
-  routes.get("/api/overview", session, async (c) => {
-    const now = Date.now();
-    const view = await readOperatorView(c.env, { now, includeAgents: true, correlationId: c.get("correlationId") });
-    const agents = [...(view.merged.agents ?? [])].sort(byLargestQueue);
-    const status = buildStatus(view.merged, {
+  /** The `/v1/status` answer over `merged`, exactly as the admin route builds it. */
+  const statusOf = async (c: Context<AppEnv>, merged: ShardRollup, failed: ShardFailure[], now: number) =>
+    buildStatus(merged, {
       version: VERSION,
       uptimeSeconds: isolateUptimeSeconds(c.get("receivedAt")),
       now,
-      shards: { total: METRICS_SHARDS, failed: view.failed },
+      shards: { total: METRICS_SHARDS, failed },
       revocations: await probeRevocations(
         revocations(c.env),
         now,
         c.get("config").RELAY_REVOCATION_MAX_STALE_SECONDS * 1000,
       ),
     });
+
+  routes.get("/api/overview", session, async (c) => {
+    const now = Date.now();
+    const view = await readOperatorView(c.env, { now, includeAgents: true, correlationId: c.get("correlationId") });
+    const agents = [...(view.merged.agents ?? [])].sort(byLargestQueue);
+    const status = await statusOf(c, view.merged, view.failed, now);
     return c.json({ status, agents: agents.slice(0, DASHBOARD_AGENT_ROWS), agentsTotal: agents.length });
+  });
+
+  /**
+   * One agent: its session's live status, and from its own metrics shard (one read) its recent
+   * failures and its entries of the "needs attention" list, when the relay keeps one.
+   */
+  routes.get("/api/agents/:agent", session, async (c) => {
+    const agent = c.req.param("agent");
+    if (!isAgentId(agent)) throw new RelayError("invalid_request", "not an agent id");
+    const now = Date.now();
+    const caller = { kind: "admin" as const, correlationId: c.get("correlationId") };
+    const shard = metricsShardOf(agent);
+    const [status, rollup] = await Promise.all([
+      sessionFor(c.env, agent).status(agent, caller),
+      shardStub(c.env, shard)
+        .rollup(now, false)
+        .catch(() => null),
+    ]);
+    const failed: ShardFailure[] = rollup ? [] : [{ shard, reason: "error" }];
+    const shardStatus = rollup ? await statusOf(c, rollup, failed, now) : null;
+    return c.json({
+      agentId: agent,
+      generatedAt: now,
+      status: unwrap(status),
+      failures: shardStatus?.recentFailures.filter((f) => f.agentId === agent) ?? [],
+      attention: attentionOf(shardStatus).filter((item) => item.agentId === agent),
+    });
+  });
+
+  routes.get("/api/search", session, async (c) => {
+    const query = (c.req.query("q") ?? "").trim();
+    const agent = (c.req.query("agent") ?? "").trim();
+    if (!isCorrelationId(query)) throw new RelayError("invalid_request", "search for a message id or a correlation id");
+    if (agent !== "" && !isAgentId(agent)) throw new RelayError("invalid_request", "not an agent id");
+    return c.json(await searchMessages(c.env, { query, agent: agent || null, correlationId: c.get("correlationId") }));
   });
 
   routes.get("/api/messages/:agent/:messageId", session, async (c) => {

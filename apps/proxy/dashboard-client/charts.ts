@@ -1,0 +1,173 @@
+import uPlot from "uplot";
+import { el } from "./dom.js";
+
+export const RANGES = { "1h": 3_600_000, "6h": 21_600_000, "48h": 172_800_000 } as const;
+export type RangeName = keyof typeof RANGES;
+const RANGE_KEY = "clawrelay.range";
+
+export function currentRange(): RangeName {
+  const saved = window.sessionStorage.getItem(RANGE_KEY);
+  return saved === "1h" || saved === "6h" || saved === "48h" ? saved : "6h";
+}
+
+/** The 1 h / 6 h / 48 h switch; `onChange` redraws with the new span. */
+export function rangePicker(onChange: (range: RangeName) => void): HTMLElement {
+  const chosen = currentRange();
+  const buttons = (Object.keys(RANGES) as RangeName[]).map((name) => {
+    const button = el("button", { type: "button", "data-range": name, "aria-pressed": String(name === chosen) }, [
+      name,
+    ]);
+    button.addEventListener("click", () => {
+      window.sessionStorage.setItem(RANGE_KEY, name);
+      for (const other of buttons) other.setAttribute("aria-pressed", String(other === button));
+      onChange(name);
+    });
+    return button;
+  });
+  return el("div", { class: "range", role: "group", "aria-label": "time range" }, buttons);
+}
+
+export interface SeriesSpec {
+  label: string;
+  /** A CSS custom property of the palette (pages.ts), so light and dark mode each get their own. */
+  colour: "--s1" | "--s2" | "--s3";
+  values: (number | null)[];
+}
+
+export interface ChartSpec {
+  title: string;
+  /** Unix ms of each point. */
+  xs: number[];
+  series: SeriesSpec[];
+  format: (value: number) => string;
+  /** The span shown, unix ms. */
+  from: number;
+  to: number;
+  note?: string;
+  /** Counts: ticks only at whole numbers. */
+  integer?: boolean;
+}
+
+const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 100_000, 1_000_000];
+
+const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+/** Shows the time and every series' value under the cursor, beside it. */
+function tooltipPlugin(spec: ChartSpec): uPlot.Plugin {
+  const tip = el("div", { class: "chart-tip", role: "status", hidden: "" });
+  return {
+    hooks: {
+      init: (u) => {
+        u.over.append(tip);
+        u.over.addEventListener("mouseleave", () => tip.setAttribute("hidden", ""));
+      },
+      setCursor: (u) => {
+        const index = u.cursor.idx;
+        const left = u.cursor.left ?? -1;
+        if (index === null || index === undefined || left < 0) {
+          tip.setAttribute("hidden", "");
+          return;
+        }
+        const at = spec.xs[index];
+        const lines = spec.series.map((s) => {
+          const value = s.values[index];
+          return el("div", {}, [
+            el("span", { class: `key ${s.colour.slice(2)}` }, [s.label]),
+            ` ${value === null || value === undefined ? "–" : spec.format(value)}`,
+          ]);
+        });
+        tip.replaceChildren(el("div", { class: "tip-time" }, [at === undefined ? "" : shortTime(at)]), ...lines);
+        tip.removeAttribute("hidden");
+        const flip = left > u.over.clientWidth / 2;
+        tip.style.left = flip ? "" : `${left + 12}px`;
+        tip.style.right = flip ? `${u.over.clientWidth - left + 12}px` : "";
+        tip.style.top = `${Math.max(0, (u.cursor.top ?? 0) - 10)}px`;
+      },
+    },
+  };
+}
+
+function shortTime(at: number): string {
+  return `${new Date(at).toISOString().slice(5, 16).replace("T", " ")}Z`;
+}
+
+function options(spec: ChartSpec, width: number): uPlot.Options {
+  const axis = { stroke: cssVar("--muted"), grid: { stroke: cssVar("--grid"), width: 1 }, ticks: { show: false } };
+  return {
+    width,
+    height: 200,
+    legend: { show: false },
+    cursor: { points: { size: 7 } },
+    scales: {
+      x: { time: true, range: () => [spec.from / 1000, spec.to / 1000] },
+      y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] },
+    },
+    axes: [
+      { ...axis, values: (_u, splits) => splits.map((s) => new Date(s * 1000).toISOString().slice(11, 16)) },
+      {
+        ...axis,
+        size: 64,
+        ...(spec.integer ? { incrs: WHOLE_STEPS } : {}),
+        values: (_u, splits) => splits.map((s) => spec.format(s)),
+      },
+    ],
+    series: [
+      {},
+      ...spec.series.map((s) => ({
+        label: s.label,
+        stroke: cssVar(s.colour),
+        width: 2,
+        points: { show: true, size: 6, fill: cssVar(s.colour) },
+        spanGaps: false,
+      })),
+    ],
+    plugins: [tooltipPlugin(spec)],
+  };
+}
+
+/**
+ * A time chart in a figure with a caption and a legend (a legend in text, so the series are
+ * told apart without colour too). Redrawn when the box resizes or the colour scheme changes.
+ */
+const live = new Set<() => void>();
+
+/** Stops the resize and colour-scheme listeners of every chart drawn so far (before a redraw). */
+export function disposeCharts(): void {
+  for (const dispose of live) dispose();
+  live.clear();
+}
+
+export function timeChart(spec: ChartSpec): HTMLElement {
+  const plot = el("div", { class: "plot", role: "img", "aria-label": spec.title });
+  const legend = el(
+    "div",
+    { class: "legend" },
+    spec.series.map((s) => el("span", { class: `key ${s.colour.slice(2)}` }, [s.label])),
+  );
+  const figure = el("figure", { class: "chart-box", "data-chart": spec.title }, [
+    el("figcaption", {}, [spec.title]),
+    plot,
+    legend,
+    spec.note ? el("p", { class: "note" }, [spec.note]) : null,
+  ]);
+  const data: uPlot.AlignedData = [spec.xs.map((x) => x / 1000), ...spec.series.map((s) => s.values)];
+  let chart: uPlot | null = null;
+  const draw = () => {
+    chart?.destroy();
+    chart = new uPlot(options(spec, Math.max(240, plot.clientWidth)), data, plot);
+  };
+  const observer = new ResizeObserver(() => {
+    if (!chart) draw();
+    else if (Math.abs(chart.width - plot.clientWidth) > 4)
+      chart.setSize({ width: Math.max(240, plot.clientWidth), height: 200 });
+  });
+  observer.observe(plot);
+  const scheme = window.matchMedia("(prefers-color-scheme: dark)");
+  scheme.addEventListener("change", draw);
+  live.add(() => {
+    observer.disconnect();
+    scheme.removeEventListener("change", draw);
+    chart?.destroy();
+  });
+  return figure;
+}

@@ -1,0 +1,150 @@
+import { errorText, getJson } from "./api.js";
+import { attentionPanel } from "./attention.js";
+import { currentRange, disposeCharts, RANGES, type RangeName, rangePicker, timeChart } from "./charts.js";
+import { agentLink, ago, badge, el, empty, ms, replace, row, setState, table, time, traceLink } from "./dom.js";
+import { hookState, isConnected } from "./health.js";
+import { type AgentRow, type Failure, type HourPoint, type Overview, overviewSchema, type Status } from "./schemas.js";
+
+const REFRESH_MS = 10_000;
+
+function cards(status: Status): HTMLElement {
+  const { totals, latency: l } = status;
+  const items: [string, string][] = [
+    ["agents connected", `${status.agents.connected} / ${status.agents.known}`],
+    ["messages in (48 h)", String(totals.messagesIn)],
+    ["delivered", String(totals.delivered)],
+    ["failed", String(totals.failed)],
+    ["refused requests (48 h)", String(status.refused.total)],
+    ["in / s (last hour)", status.rates.lastHourInPerSecond.toFixed(3)],
+    ["ack p50 / p95 / p99", `${ms(l.ackMs.p50)} / ${ms(l.ackMs.p95)} / ${ms(l.ackMs.p99)}`],
+    ["open breakers", String(status.openBreakersTotal)],
+    ["shards answering", `${status.shards.answered} / ${status.shards.total}`],
+    ["revocation list", status.revocations.state],
+  ];
+  return el(
+    "div",
+    { class: "cards" },
+    items.map(([label, value]) =>
+      el("div", { class: "card" }, [el("div", { class: "label" }, [label]), el("div", { class: "value" }, [value])]),
+    ),
+  );
+}
+
+/** Each hourly bucket is drawn at its hour's start, so the current hour shows in every range. */
+export function hourlyCharts(hourly: readonly HourPoint[], now: number, range: RangeName): HTMLElement {
+  const xs = hourly.map((p) => p.hour);
+  const span = {
+    from: now - RANGES[range],
+    to: now,
+    xs,
+    note: "hourly totals, each at the start of its hour (the relay keeps hourly buckets)",
+  };
+  const count = (v: number) => String(Math.round(v));
+  return el("div", { class: "charts" }, [
+    timeChart({
+      ...span,
+      title: "Throughput per hour",
+      format: count,
+      integer: true,
+      series: [
+        { label: "in", colour: "--s1", values: hourly.map((p) => p.messagesIn) },
+        { label: "delivered", colour: "--s2", values: hourly.map((p) => p.delivered) },
+        { label: "failed", colour: "--s3", values: hourly.map((p) => p.failed) },
+      ],
+    }),
+    timeChart({
+      ...span,
+      title: "Ack latency per hour",
+      format: ms,
+      series: [
+        { label: "p50", colour: "--s1", values: hourly.map((p) => p.ackMs.p50) },
+        { label: "p95", colour: "--s2", values: hourly.map((p) => p.ackMs.p95) },
+        { label: "p99", colour: "--s3", values: hourly.map((p) => p.ackMs.p99) },
+      ],
+    }),
+  ]);
+}
+
+function agentsTable(agents: readonly AgentRow[], total: number, now: number): HTMLElement {
+  const head = ["agent", "connection", "roles", "critical", "normal", "low", "in flight", "oldest item", "breaker"];
+  const rows = agents.map((a) => {
+    const connected = isConnected(a.connections);
+    return row({ "data-agent": a.agentId, class: connected ? "" : "offline" }, [
+      agentLink(a.agentId),
+      badge(connected ? "connected" : "offline", connected ? "ok" : "bad"),
+      a.connections.map((c) => c.role).join(", ") || "–",
+      String(a.queue.lanes.critical.items),
+      String(a.queue.lanes.normal.items),
+      String(a.queue.lanes.low.items),
+      String(a.queue.inFlight),
+      ago(a.queue.oldestQueuedAt, now),
+      `${a.breaker.state} / hook ${hookState(a.connections)}`,
+    ]);
+  });
+  const caption =
+    agents.length < total ? `first ${agents.length} of ${total} agents (largest queues first)` : `${total} agents`;
+  return table("agents-table", [...head.slice(0, 8), "delivery / hook breaker"], rows, caption);
+}
+
+export function failuresTable(failures: readonly Failure[], id = "failures-table"): HTMLElement {
+  if (failures.length === 0) return empty("No failures in the last 48 hours.");
+  return table(
+    id,
+    ["when", "recipient", "from", "status", "reason", "correlation id"],
+    failures.map((f) =>
+      row({ "data-message": f.messageId }, [
+        time(f.at),
+        agentLink(f.agentId),
+        f.from,
+        badge(f.status, "bad"),
+        f.reason ?? "–",
+        traceLink(f.agentId, f.messageId, f.correlationId),
+      ]),
+    ),
+  );
+}
+
+function problemsOf(status: Status): string[] {
+  const problems: string[] = [];
+  if (status.shards.failed.length) problems.push(`${status.shards.failed.length} shard(s) missing`);
+  if (status.revocations.state === "stale") problems.push("revocation list cannot be refreshed");
+  if (status.revocations.state === "expired") problems.push("revocation list too old: agent requests refused");
+  return problems;
+}
+
+let latest: Overview | null = null;
+
+function drawCharts(): void {
+  if (!latest) return;
+  disposeCharts();
+  const { hourly } = latest.status.rates;
+  replace("charts", hourlyCharts(hourly, latest.status.generatedAt, currentRange()));
+}
+
+function render(data: Overview): void {
+  latest = data;
+  const { status } = data;
+  const now = status.generatedAt;
+  const attention = attentionPanel(status.attention, now);
+  replace("attention-slot", ...(attention ? [attention] : []));
+  replace("cards", cards(status));
+  drawCharts();
+  replace("agents", agentsTable(data.agents, data.agentsTotal, now));
+  replace("failures", failuresTable(status.recentFailures));
+  const problems = problemsOf(status);
+  setState(`updated ${time(now)}${problems.length ? ` — ${problems.join("; ")}` : ""}`, problems.length > 0);
+}
+
+async function load(): Promise<void> {
+  try {
+    render(await getJson("/dashboard/api/overview", overviewSchema));
+  } catch (error) {
+    setState(`refresh failed: ${errorText(error)}`, true);
+  }
+}
+
+export function startOverview(): void {
+  replace("range-slot", rangePicker(drawCharts));
+  void load();
+  window.setInterval(() => void load(), REFRESH_MS);
+}
