@@ -22,7 +22,10 @@ let doomed: { messageId: string; correlationId: string };
 
 interface Overview {
   agents: { agentId: string }[];
-  status: { recentFailures: { correlationId: string; messageId: string }[] };
+  status: {
+    recentFailures: { correlationId: string; messageId: string }[];
+    attention: { agentId: string; reason: string }[];
+  };
 }
 
 async function overview(): Promise<Overview> {
@@ -95,6 +98,8 @@ beforeAll(async () => {
   const sent = await alice.send("carol", { n: 99 }, { ttlSeconds: 1 });
   expect(sent.status).toBe(202);
   const correlationId = sent.json.correlationId;
+  // And one that waits for carol: she is offline with an item queued, which needs attention.
+  expect((await alice.send("carol", { n: 100 })).status).toBe(202);
   await hook.waitFor((h) => h.messages().length >= 3, 30_000, "bob's three messages");
   // Sessions report to the metrics shards at most every 10 s.
   await waitUntil(
@@ -102,10 +107,11 @@ beforeAll(async () => {
       const view = await overview();
       const failure = view.status.recentFailures.find((f) => f.correlationId === correlationId);
       if (failure) doomed = { messageId: failure.messageId, correlationId };
-      return view.agents.some((a) => a.agentId === "bob") && failure !== undefined;
+      const waiting = view.status.attention.some((a) => a.agentId === "carol" && a.reason === "offline_with_queue");
+      return view.agents.some((a) => a.agentId === "bob") && failure !== undefined && waiting;
     },
     45_000,
-    "bob and carol's expired message in the overview",
+    "bob, carol's expired message and carol's waiting one in the overview",
     500,
   );
 });
@@ -152,6 +158,8 @@ describe("operator dashboard in headless Chromium", () => {
       const bobRow = await page.locator("#agents-table tr[data-agent=bob] td").allTextContents();
       expect(bobRow[1]).toBe("connected");
       expect(await page.locator("#failures-table a.trace-link", { hasText: doomed.correlationId }).count()).toBe(1);
+      const carolWaits = page.locator("#attention-table tr[data-agent=carol][data-reason=offline_with_queue] td");
+      expect((await carolWaits.allTextContents())[3]).toMatch(/^1 queued, oldest /);
       for (const title of ["Throughput per hour", "Ack latency per hour"]) {
         const chart = page.locator(`figure[data-chart='${title}']`);
         expect(await chart.locator("canvas").count()).toBe(1);
@@ -194,6 +202,8 @@ describe("operator dashboard in headless Chromium", () => {
     await page.waitForSelector("#agent-failures-table tr[data-message]");
     expect(await page.textContent("#agent-failures-table")).toContain(doomed.correlationId);
     expect(await page.textContent("#connections")).toContain("No connector");
+    expect(await page.locator("#attention-table tr[data-reason=offline_with_queue]").count()).toBe(1);
+    expect((await page.locator("#lanes-table tr[data-lane=normal] td").allTextContents())[1]).toBe("1");
     await shot(page, "agent-carol");
     expect(problems).toEqual([]);
     await context.close();

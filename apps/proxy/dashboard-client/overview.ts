@@ -125,7 +125,7 @@ function render(data: Overview): void {
   latest = data;
   const { status } = data;
   const now = status.generatedAt;
-  const attention = attentionPanel(status.attention, now);
+  const attention = attentionPanel(status.attention, now, status.attentionTotal);
   replace("attention-slot", ...(attention ? [attention] : []));
   replace("cards", cards(status));
   drawCharts();

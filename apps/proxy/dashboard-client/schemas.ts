@@ -104,6 +104,7 @@ export const statusSchema = z.object({
   openBreakersTotal: z.number(),
   recentFailures: z.array(failureSchema),
   attention: z.optional(z.array(attentionSchema)),
+  attentionTotal: z.optional(z.number()),
 });
 export type Status = z.infer<typeof statusSchema>;
 
