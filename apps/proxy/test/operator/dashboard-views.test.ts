@@ -129,6 +129,27 @@ describe("GET /dashboard/api/agents/:agent", () => {
   });
 });
 
+describe("GET /dashboard/api/agents/:agent attention", () => {
+  it("carries the agent's own entries of the needs-attention view, read from its metrics shard", async () => {
+    const dave = uniqueId("dash-dave");
+    const other = uniqueId("dash-erin");
+    for (const agentId of [dave, other]) {
+      const waiting = summary(agentId, []);
+      waiting.queue = { ...waiting.queue, items: 2, oldestQueuedAt: Date.now() - 60_000 };
+      waiting.queue.lanes = {
+        ...waiting.queue.lanes,
+        normal: { items: 2, bytes: 20, oldestQueuedAt: Date.now() - 60_000 },
+      };
+      await reportTo(waiting);
+    }
+    const res = await adminCall("GET", `/dashboard/api/agents/${dave}`);
+    expect(res.status).toBe(200);
+    const view = (await res.json()) as { attention: { agentId: string; reason: string }[] };
+    expect(view.attention.map((a) => [a.agentId, a.reason])).toContainEqual([dave, "offline_with_queue"]);
+    expect(view.attention.every((a) => a.agentId === dave)).toBe(true);
+  });
+});
+
 describe("GET /dashboard/api/search", () => {
   it("finds a message id in the named recipient's records, and in any reporting agent's", async () => {
     const alice = await knownAgent("find-alice");
