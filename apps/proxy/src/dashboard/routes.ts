@@ -15,7 +15,7 @@ import { VERSION } from "../version.js";
 import { DASHBOARD_SCRIPT } from "./client-script.js";
 import { loginLimit } from "./login-limit.js";
 import { agentPage, DASHBOARD_STYLE, loginPage, overviewPage, searchPage, tracePage } from "./pages.js";
-import { attentionOf, searchMessages } from "./search.js";
+import { searchMessages } from "./search.js";
 import {
   clearedCookieHeader,
   DASHBOARD_COOKIE,
@@ -142,7 +142,7 @@ export function dashboardRoutes(options: { revocations?: (env: Env) => Revocatio
 
   /**
    * One agent: its session's live status, and from its own metrics shard (one read) its recent
-   * failures and its entries of the "needs attention" list, when the relay keeps one.
+   * failures and its entries of the "needs attention" list.
    */
   routes.get("/api/agents/:agent", session, async (c) => {
     const agent = c.req.param("agent");
@@ -163,7 +163,7 @@ export function dashboardRoutes(options: { revocations?: (env: Env) => Revocatio
       generatedAt: now,
       status: unwrap(status),
       failures: shardStatus?.recentFailures.filter((f) => f.agentId === agent) ?? [],
-      attention: attentionOf(shardStatus).filter((item) => item.agentId === agent),
+      attention: shardStatus?.attention.filter((item) => item.agentId === agent) ?? [],
     });
   });
 

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { readOperatorView } from "../metrics/fanout.js";
 import { sessionFor, unwrap } from "../routes/session.js";
 import type { MessageRecord } from "../session/records.js";
@@ -81,15 +80,4 @@ export async function searchMessages(
     matches: [...matches.values()].sort((a, b) => b.at - a.at),
     searched: { agents: candidates.length, of: agent !== null ? 1 : everyone.length },
   };
-}
-
-/** The "needs attention" entries of a status answer, when the relay has that list (it may not). */
-const attentionSchema = z.array(
-  z.looseObject({ agentId: z.string(), reason: z.string(), since: z.number().nullable().optional() }),
-);
-
-export function attentionOf(status: object | null): z.infer<typeof attentionSchema> {
-  if (status === null || !("attention" in status)) return [];
-  const parsed = attentionSchema.safeParse(status.attention);
-  return parsed.success ? parsed.data : [];
 }
