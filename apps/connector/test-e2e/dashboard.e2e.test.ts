@@ -166,11 +166,14 @@ describe("operator dashboard in headless Chromium", () => {
         // uPlot draws its axes' labels on the canvas; the legend names each series in text.
         expect(await chart.locator(".legend .key").count()).toBe(3);
       }
+      // A redraw (a new range, or the 10 s refresh) gives the chart new data, not a new canvas.
+      const canvas = await page.$("figure[data-chart='Throughput per hour'] canvas");
       for (const range of ["1h", "48h", "6h"]) {
         await page.click(`.range button[data-range='${range}']`);
         expect(await page.getAttribute(`.range button[data-range='${range}']`, "aria-pressed")).toBe("true");
         expect(await page.locator("figure[data-chart='Throughput per hour'] canvas").count()).toBe(1);
       }
+      expect(await canvas!.evaluate((node) => node.isConnected)).toBe(true);
       await page.click(".range button[data-range='1h']");
       // The current hour's point is at the 1 h chart's right part; hover there for the tooltip.
       const over = page.locator("figure[data-chart='Throughput per hour'] .u-over");

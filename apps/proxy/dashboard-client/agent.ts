@@ -1,6 +1,6 @@
 import { errorText, getJson } from "./api.js";
 import { attentionPanel } from "./attention.js";
-import { currentRange, disposeCharts, RANGES, rangePicker, timeChart } from "./charts.js";
+import { currentRange, pruneCharts, RANGES, rangePicker, timeChart } from "./charts.js";
 import { ago, badge, byId, el, empty, facts, ms, replace, row, setState, table, time } from "./dom.js";
 import { isConnected } from "./health.js";
 import { failuresTable } from "./overview.js";
@@ -107,8 +107,8 @@ function render(view: AgentView, samples: readonly QueueSample[]): void {
   const attention = attentionPanel(view.attention, now);
   replace("attention-slot", ...(attention && view.attention.length ? [attention] : []));
   replace("facts", summary(view));
-  disposeCharts();
   replace("queue", el("div", { class: "charts" }, [queueChart(samples, now)]), lanesTable(view));
+  pruneCharts();
   replace("connections", connectionsTable(view.status.connections, now));
   replace("failures", failuresTable(view.failures, "agent-failures-table"));
   setState(`updated ${time(now)}`, false);

@@ -53,7 +53,7 @@ const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10
 const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
 /** Shows the time and every series' value under the cursor, beside it. */
-function tooltipPlugin(spec: ChartSpec): uPlot.Plugin {
+function tooltipPlugin(current: () => ChartSpec): uPlot.Plugin {
   const tip = el("div", { class: "chart-tip", role: "status", hidden: "" });
   return {
     hooks: {
@@ -68,6 +68,7 @@ function tooltipPlugin(spec: ChartSpec): uPlot.Plugin {
           tip.setAttribute("hidden", "");
           return;
         }
+        const spec = current();
         const at = spec.xs[index];
         const lines = spec.series.map((s) => {
           const value = s.values[index];
@@ -91,7 +92,8 @@ function shortTime(at: number): string {
   return `${new Date(at).toISOString().slice(5, 16).replace("T", " ")}Z`;
 }
 
-function options(spec: ChartSpec, width: number): uPlot.Options {
+function options(current: () => ChartSpec, width: number): uPlot.Options {
+  const spec = current();
   const axis = { stroke: cssVar("--muted"), grid: { stroke: cssVar("--grid"), width: 1 }, ticks: { show: false } };
   return {
     width,
@@ -99,7 +101,7 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
     legend: { show: false },
     cursor: { points: { size: 7 } },
     scales: {
-      x: { time: true, range: () => [spec.from / 1000, spec.to / 1000] },
+      x: { time: true, range: () => [current().from / 1000, current().to / 1000] },
       y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] },
     },
     axes: [
@@ -108,7 +110,7 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
         ...axis,
         size: 64,
         ...(spec.integer ? { incrs: WHOLE_STEPS } : {}),
-        values: (_u, splits) => splits.map((s) => spec.format(s)),
+        values: (_u, splits) => splits.map((s) => current().format(s)),
       },
     ],
     series: [
@@ -121,23 +123,50 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
         spanGaps: false,
       })),
     ],
-    plugins: [tooltipPlugin(spec)],
+    plugins: [tooltipPlugin(current)],
   };
 }
 
-/**
- * A time chart in a figure with a caption and a legend (a legend in text, so the series are
- * told apart without colour too). Redrawn when the box resizes or the colour scheme changes.
- */
-const live = new Set<() => void>();
-
-/** Stops the resize and colour-scheme listeners of every chart drawn so far (before a redraw). */
-export function disposeCharts(): void {
-  for (const dispose of live) dispose();
-  live.clear();
+interface LiveChart {
+  figure: HTMLElement;
+  spec: ChartSpec;
+  chart: uPlot | null;
+  dispose(): void;
 }
 
+/** Charts on the page by title: a refresh gives a chart new data instead of a new canvas. */
+const live = new Map<string, LiveChart>();
+
+/** Stops the listeners of charts no longer on the page (after a view replaced its charts). */
+export function pruneCharts(): void {
+  for (const [title, entry] of live) {
+    if (entry.figure.isConnected) continue;
+    entry.dispose();
+    live.delete(title);
+  }
+}
+
+const dataOf = (spec: ChartSpec): uPlot.AlignedData => [
+  spec.xs.map((x) => x / 1000),
+  ...spec.series.map((s) => s.values),
+];
+const sameShape = (a: ChartSpec, b: ChartSpec) =>
+  a.series.length === b.series.length && a.series.every((s, i) => s.label === b.series[i]?.label);
+
+/**
+ * A time chart in a figure with a caption and a legend (a legend in text, so the series are
+ * told apart without colour too). Redrawn when the box resizes or the colour scheme changes;
+ * drawn again under the same title, it keeps its canvas (and the cursor's tooltip) and takes
+ * the new data and span.
+ */
 export function timeChart(spec: ChartSpec): HTMLElement {
+  const existing = live.get(spec.title);
+  if (existing && sameShape(existing.spec, spec)) {
+    existing.spec = spec;
+    existing.chart?.setData(dataOf(spec));
+    return existing.figure;
+  }
+  existing?.dispose();
   const plot = el("div", { class: "plot", role: "img", "aria-label": spec.title });
   const legend = el(
     "div",
@@ -150,24 +179,25 @@ export function timeChart(spec: ChartSpec): HTMLElement {
     legend,
     spec.note ? el("p", { class: "note" }, [spec.note]) : null,
   ]);
-  const data: uPlot.AlignedData = [spec.xs.map((x) => x / 1000), ...spec.series.map((s) => s.values)];
-  let chart: uPlot | null = null;
+  const entry: LiveChart = { figure, spec, chart: null, dispose: () => undefined };
+  const current = () => entry.spec;
   const draw = () => {
-    chart?.destroy();
-    chart = new uPlot(options(spec, Math.max(240, plot.clientWidth)), data, plot);
+    entry.chart?.destroy();
+    entry.chart = new uPlot(options(current, Math.max(240, plot.clientWidth)), dataOf(entry.spec), plot);
   };
   const observer = new ResizeObserver(() => {
-    if (!chart) draw();
-    else if (Math.abs(chart.width - plot.clientWidth) > 4)
-      chart.setSize({ width: Math.max(240, plot.clientWidth), height: 200 });
+    if (!entry.chart) draw();
+    else if (Math.abs(entry.chart.width - plot.clientWidth) > 4)
+      entry.chart.setSize({ width: Math.max(240, plot.clientWidth), height: 200 });
   });
   observer.observe(plot);
   const scheme = window.matchMedia("(prefers-color-scheme: dark)");
   scheme.addEventListener("change", draw);
-  live.add(() => {
+  entry.dispose = () => {
     observer.disconnect();
     scheme.removeEventListener("change", draw);
-    chart?.destroy();
-  });
+    entry.chart?.destroy();
+  };
+  live.set(spec.title, entry);
   return figure;
 }

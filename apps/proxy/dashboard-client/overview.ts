@@ -1,6 +1,6 @@
 import { errorText, getJson } from "./api.js";
 import { attentionPanel } from "./attention.js";
-import { currentRange, disposeCharts, RANGES, type RangeName, rangePicker, timeChart } from "./charts.js";
+import { currentRange, pruneCharts, RANGES, type RangeName, rangePicker, timeChart } from "./charts.js";
 import { agentLink, ago, badge, el, empty, ms, replace, row, setState, table, time, traceLink } from "./dom.js";
 import { hookState, isConnected } from "./health.js";
 import { type AgentRow, type Failure, type HourPoint, type Overview, overviewSchema, type Status } from "./schemas.js";
@@ -116,9 +116,9 @@ let latest: Overview | null = null;
 
 function drawCharts(): void {
   if (!latest) return;
-  disposeCharts();
   const { hourly } = latest.status.rates;
   replace("charts", hourlyCharts(hourly, latest.status.generatedAt, currentRange()));
+  pruneCharts();
 }
 
 function render(data: Overview): void {
