@@ -49,16 +49,17 @@ async function status(): Promise<StatusAggregate> {
 
 /**
  * The agent's attention entries once its session has reported what it knows: reports are
- * throttled to one per 10 s, so the session's clock moves past that and its alarm runs.
+ * throttled to one per 10 s, so the session's clock moves past that — once, so that no socket
+ * turns stale meanwhile and clears the view for the wrong reason — and its alarm runs.
  */
 async function attentionOnceReported(
   agent: TestAgent,
   expected: (entries: AttentionEntry[]) => boolean,
 ): Promise<AttentionEntry[]> {
   let entries: AttentionEntry[] = [];
+  await advanceClock(agent.id, 11_000);
   await expect
     .poll(async () => {
-      await advanceClock(agent.id, 11_000);
       await fireAlarm(agent.id);
       entries = (await status()).attention.filter((e) => e.agentId === agent.id);
       return expected(entries);
@@ -130,6 +131,38 @@ describe("/v1/status attention", () => {
     await advanceClock(bob.id, 11_000);
     await sendHealth(socket);
     expect(await attentionOnceReported(bob, (e) => e.length === 0)).toEqual([]);
+    socket.close();
+  });
+
+  it("a health frame reaches the view on its own: no alarm and no other request needed", async () => {
+    const frank = await knownAgent("frank");
+    const { socket } = await connect(frank, { connectorId: "frank-main" });
+    await sendHealth(socket);
+    // Past the report throttle and the health frame interval; then the frame alone must report.
+    await advanceClock(frank.id, 11_000);
+    await sendHealth(socket, { breaker: "open" });
+    await expect
+      .poll(async () => (await status()).attention.filter((e) => e.agentId === frank.id).map((e) => e.reason))
+      .toEqual(["hook_failing"]);
+    socket.close();
+  });
+
+  it("a hook back within 10 s of the previous frame still leaves the list (a connector's period jitters)", async () => {
+    const gina = await knownAgent("gina");
+    const { socket } = await connect(gina, { connectorId: "gina-main" });
+    await sendHealth(socket);
+    await advanceClock(gina.id, 11_000);
+    await sendHealth(socket, { breaker: "open" });
+    await expect
+      .poll(async () => {
+        await fireAlarm(gina.id);
+        return (await status()).attention.some((e) => e.agentId === gina.id);
+      })
+      .toBe(true);
+    // The connector's next frame arrives a little under its 10 s period after the last one.
+    await advanceClock(gina.id, 9_000);
+    await sendHealth(socket);
+    expect(await attentionOnceReported(gina, (e) => e.length === 0)).toEqual([]);
     socket.close();
   });
 
