@@ -64,6 +64,7 @@ button { font: inherit; padding: 6px 12px; cursor: pointer; color: var(--fg); ba
   header nav { margin-left: 0; width: 100%; }
   form.search { flex: 1; }
   form.search input { flex: 1; width: auto; }
+  form.search input#search-q { flex: 1 1 100%; }
   main { padding: 8px 10px; }
   .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); }
   .card .value { font-size: 16px; }
