@@ -21,6 +21,8 @@ export const RELAY_DEFAULTS = {
 
 /** Fixed limits of the protocol text (not configurable there). */
 export const PROTOCOL_LIMITS = {
+  /** A connector sends a `health` frame at most this often, besides one after each `reconnect_ack` (§6). */
+  healthMinIntervalMs: 10_000,
   maxTtlSeconds: 604_800,
   receiptTtlSeconds: 604_800,
   timestampSkewSeconds: 300,

@@ -1,4 +1,4 @@
-import { type ConnectorHealth, type HealthFrame, healthSubstance } from "@clawrelay/protocol";
+import { type ConnectorHealth, type HealthFrame, healthSubstance, PROTOCOL_LIMITS } from "@clawrelay/protocol";
 import type { Clock, TimerHandle } from "./clock.js";
 import type { InboundStatus } from "./inbound.js";
 import type { Store } from "./store.js";
@@ -6,7 +6,7 @@ import type { Store } from "./store.js";
 /** This connector's version, as the health frame reports it (kept equal to package.json by a test). */
 export const CONNECTOR_VERSION = "0.1.0";
 /** A health frame goes at most this often, besides the one after each `reconnect_ack` (PROTOCOL.md §6). */
-export const HEALTH_MIN_INTERVAL_MS = 10_000;
+export const HEALTH_MIN_INTERVAL_MS = PROTOCOL_LIMITS.healthMinIntervalMs;
 /** The relay keeps at most this much of `hook.lastError` (the frame schema's bound). */
 const MAX_ERROR_CHARS = 200;
 

@@ -304,7 +304,9 @@ export class RelaySession extends DurableObject<Env> {
         error: err instanceof Error ? err.message : "unknown",
       });
     }
-    this.reschedule(this.clock());
+    // A frame can change what the summary says (a health report): report it when due, as after
+    // a request; the reporter is throttled, so frames add no more than one report per interval.
+    this.afterWork(this.clock());
   }
 
   /** After any unit of work: report metrics when due, then make sure the alarm covers what is next. */
