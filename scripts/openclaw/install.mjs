@@ -79,8 +79,10 @@ export function ensureOpenClaw({ dir = OPENCLAW_DIR, log = (line) => console.err
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
+    const started = Date.now();
     const { dir, installed } = ensureOpenClaw();
-    console.error(`openclaw: ${installed ? "installed" : "reusing"} openclaw@${OPENCLAW_VERSION} in ${dir}`);
+    const took = installed ? ` in ${Math.round((Date.now() - started) / 1000)} s` : "";
+    console.error(`openclaw: ${installed ? "installed" : "reusing"} openclaw@${OPENCLAW_VERSION} in ${dir}${took}`);
   } catch (error) {
     console.error(`openclaw: ${error instanceof Error ? error.message : error}`);
     process.exit(1);
