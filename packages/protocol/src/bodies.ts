@@ -13,6 +13,10 @@ export const prioritySchema = z.enum(PRIORITIES);
 export type Priority = z.infer<typeof prioritySchema>;
 /** Delivery order: lane first (lower rank first), then arrival. */
 export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, normal: 1, low: 2 };
+/** A stored rank back to its lane name; a rank no writer makes (a damaged row) reads as `normal`. */
+export function priorityOfRank(rank: number): Priority {
+  return PRIORITIES[rank] ?? "normal";
+}
 
 export const notifySchema = z.array(z.enum(["delivered", "processed", "delayed"])).max(3);
 

@@ -32,6 +32,8 @@ export const PROTOCOL_LIMITS = {
   revocationPropagationSeconds: 60,
   maxFrameBytes: 1_048_576,
   maxItemsPerDeliverFrame: 64,
+  /** Ids in one ack, nack or batched processed frame (§6). */
+  maxIdsPerFrame: 1024,
   maxBytesPerDeliverFrame: 1_048_576,
   maxExpiredInHandshake: 100,
   reconnectFrameTimeoutMs: 10_000,

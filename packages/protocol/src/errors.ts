@@ -83,3 +83,13 @@ export interface Failure {
   retryAfterSeconds?: number;
 }
 export type Outcome<T> = { ok: true; value: T } | Failure;
+
+/** WebSocket close codes of PROTOCOL.md §6, used by the relay session and the connector alike. */
+export const CLOSE_CODES = {
+  normal: 1000,
+  policy: 1008,
+  tooBig: 1009,
+  internal: 1011,
+  superseded: 4001,
+  credentials: 4003,
+} as const;

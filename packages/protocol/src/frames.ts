@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { prioritySchema } from "./bodies.js";
+import { PROTOCOL_LIMITS } from "./defaults.js";
 import { receiptSchema } from "./receipts.js";
 
 const id = z.string().min(1).max(128);
-const ids = z.array(id).min(1).max(1024);
+const ids = z.array(id).min(1).max(PROTOCOL_LIMITS.maxIdsPerFrame);
 const role = z.enum(["active", "standby"]);
 
 // ---- connector → relay ----------------------------------------------------
@@ -33,7 +34,7 @@ export const processedSingleFrameSchema = z.object({
 });
 export const processedBatchFrameSchema = z.object({
   type: z.literal("processed"),
-  items: z.array(processedItemSchema).min(1).max(1024),
+  items: z.array(processedItemSchema).min(1).max(PROTOCOL_LIMITS.maxIdsPerFrame),
 });
 /**
  * Both forms of `processed` (PROTOCOL.md §6): one report, or 1–1024 of them handled in order.
@@ -113,7 +114,7 @@ export const receiptItemSchema = z.object({ kind: z.literal("receipt"), id, rece
 export const deliverItemSchema = z.discriminatedUnion("kind", [messageItemSchema, receiptItemSchema]);
 export const deliverFrameSchema = z.object({
   type: z.literal("deliver"),
-  items: z.array(deliverItemSchema).min(1).max(64),
+  items: z.array(deliverItemSchema).min(1).max(PROTOCOL_LIMITS.maxItemsPerDeliverFrame),
 });
 export const roleFrameSchema = z.object({ type: z.literal("role"), role, reason: z.string() });
 export const errorFrameSchema = z.object({ type: z.literal("error"), code: z.string(), message: z.string() });

@@ -1,4 +1,4 @@
-import { PRIORITIES } from "@clawrelay/protocol";
+import { priorityOfRank } from "@clawrelay/protocol";
 import { type ApiServer, startApi } from "./api.js";
 import { loadOrCreateApiToken } from "./api-token.js";
 import { chaosPoint } from "./chaos-point.js";
@@ -257,7 +257,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
             toRelay: record.toRelay,
             correlationId: record.correlationId,
             idempotencyKey: record.idempotencyKey,
-            priority: PRIORITIES[record.priorityRank] ?? "normal",
+            priority: priorityOfRank(record.priorityRank),
             state: record.state,
             attempts: record.attempts,
             messageId: record.messageId,

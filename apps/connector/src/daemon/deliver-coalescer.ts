@@ -1,10 +1,10 @@
-import type { DeliverItem } from "@clawrelay/protocol";
+import { type DeliverItem, PROTOCOL_LIMITS } from "@clawrelay/protocol";
 import type { DeliverOutcome } from "./link-types.js";
 
 /** Coalesced frames are committed at once past this many items (the relay's in-flight window is 256). */
-const MAX_COALESCED_ITEMS = 1024;
+const MAX_COALESCED_ITEMS = PROTOCOL_LIMITS.maxIdsPerFrame;
 /** The most ids one ack frame may carry (the frame schema's bound). */
-const MAX_ACK_IDS = 1024;
+const MAX_ACK_IDS = PROTOCOL_LIMITS.maxIdsPerFrame;
 /**
  * How long an ack may wait for more ids. Every frame costs the relay session one event (and a
  * storage commit before its next answer goes out); acks are off every latency path — the agent

@@ -1,10 +1,10 @@
-import type { ProcessedFrame, ProcessedItem } from "@clawrelay/protocol";
+import { PROTOCOL_LIMITS, type ProcessedFrame, type ProcessedItem } from "@clawrelay/protocol";
 import type { Clock } from "./clock.js";
 import type { Store } from "./store.js";
 import type { PendingReport } from "./store-inbox.js";
 
 /** The most reports one batched `processed` frame may carry (the frame schema's bound). */
-const MAX_REPORTS_PER_FRAME = 1024;
+const MAX_REPORTS_PER_FRAME = PROTOCOL_LIMITS.maxIdsPerFrame;
 const REPORT_FLUSH_MS = 10;
 
 /** One report alone goes in the single form, which a v1 relay also reads; more go batched. */

@@ -15,7 +15,7 @@ import { z } from "zod";
 import { noteAckSent } from "./chaos-point.js";
 
 /** The most ids one ack/nack frame may carry (the frame schema's bound). */
-const MAX_IDS_PER_FRAME = 1024;
+const MAX_IDS_PER_FRAME = PROTOCOL_LIMITS.maxIdsPerFrame;
 
 export type IncomingFrame =
   | { kind: "pong" }
@@ -24,7 +24,10 @@ export type IncomingFrame =
   | { kind: "partial_deliver"; items: DeliverItem[]; invalidIds: string[] }
   | { kind: "invalid"; code: string; message: string };
 
-const looseDeliverSchema = z.object({ type: z.literal("deliver"), items: z.array(z.unknown()).min(1).max(64) });
+const looseDeliverSchema = z.object({
+  type: z.literal("deliver"),
+  items: z.array(z.unknown()).min(1).max(PROTOCOL_LIMITS.maxItemsPerDeliverFrame),
+});
 const idOnlySchema = z.object({ id: z.string().min(1).max(128) });
 
 export function rawBytes(data: WebSocket.RawData): ArrayBufferView {

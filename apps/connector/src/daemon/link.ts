@@ -1,6 +1,13 @@
 import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
-import { type ConnectorFrame, type DeliverItem, HEADERS, PROTOCOL_LIMITS, type RelayFrame } from "@clawrelay/protocol";
+import {
+  CLOSE_CODES,
+  type ConnectorFrame,
+  type DeliverItem,
+  HEADERS,
+  PROTOCOL_LIMITS,
+  type RelayFrame,
+} from "@clawrelay/protocol";
 import WebSocket from "ws";
 import type { TimerHandle } from "./clock.js";
 import { AckCoalescer, DeliverCoalescer } from "./deliver-coalescer.js";
@@ -298,7 +305,7 @@ export class RelayLink extends EventEmitter<LinkEvents> {
     if (this.state === "closed") return;
     const log = { relayUrl: attempt.relayUrl, code, reason, connectedForMs: connectedFor };
 
-    if (code === 4003 || attempt.rejection?.credentialsRejected) {
+    if (code === CLOSE_CODES.credentials || attempt.rejection?.credentialsRejected) {
       this.lastError = "credentials rejected by the relay";
       this.setState("credentials_rejected");
       this.options.logger.error(
@@ -308,7 +315,7 @@ export class RelayLink extends EventEmitter<LinkEvents> {
       this.emit("stopped", { reason: "credentials_rejected" });
       return;
     }
-    if (code === 4001) {
+    if (code === CLOSE_CODES.superseded) {
       // Another connector took over; come back as a standby rather than fight for the active role.
       this.mode = "auto";
       this.options.logger.warn({ event: "link_superseded", ...log }, "superseded by a takeover");

@@ -1,4 +1,4 @@
-import { PRIORITIES } from "@clawrelay/protocol";
+import { priorityOfRank } from "@clawrelay/protocol";
 import type Database from "better-sqlite3";
 import { z } from "zod";
 import { type LocalTraceHop, type LocalTraceInbound, SENDER_HOP, type StoredTrace } from "./trace-wire.js";
@@ -145,7 +145,7 @@ export class TraceStore {
         toRelay: row.to_relay,
         correlationId: row.correlation_id,
         messageId: row.message_id,
-        priority: PRIORITIES[row.priority_rank] ?? "normal",
+        priority: priorityOfRank(row.priority_rank),
         state: row.state,
         attempts: row.attempts,
         lastError: row.last_error,

@@ -1,4 +1,11 @@
-import { connectorFrameSchema, PROTOCOL_LIMITS, parseFrame, processedItems, RelayError } from "@clawrelay/protocol";
+import {
+  CLOSE_CODES,
+  connectorFrameSchema,
+  PROTOCOL_LIMITS,
+  parseFrame,
+  processedItems,
+  RelayError,
+} from "@clawrelay/protocol";
 import { assertNotRevoked, type RevocationSource } from "../auth/revocations.js";
 import { log } from "../log.js";
 import type { DeliveryBreaker } from "./breaker.js";
@@ -9,10 +16,10 @@ import { storeHealth } from "./health.js";
 import { countConnectedTime } from "./metrics.js";
 import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
 
-export const CLOSE_POLICY = 1008;
-export const CLOSE_TOO_BIG = 1009;
-export const CLOSE_INTERNAL = 1011;
-export const CLOSE_CREDENTIALS = 4003;
+export const CLOSE_POLICY = CLOSE_CODES.policy;
+export const CLOSE_TOO_BIG = CLOSE_CODES.tooBig;
+export const CLOSE_INTERNAL = CLOSE_CODES.internal;
+export const CLOSE_CREDENTIALS = CLOSE_CODES.credentials;
 
 /**
  * Everything a connector socket says, after the Worker let it in. Never throws: an invalid frame

@@ -1,11 +1,17 @@
-import { PRIORITIES, PROTOCOL_LIMITS, type ReconnectAckFrame, type ReconnectFrame } from "@clawrelay/protocol";
+import {
+  CLOSE_CODES,
+  PRIORITIES,
+  PROTOCOL_LIMITS,
+  type ReconnectAckFrame,
+  type ReconnectFrame,
+} from "@clawrelay/protocol";
 import { log } from "../log.js";
 import type { SessionContext } from "./context.js";
 import { type Delivery, EVER_SENT } from "./delivery.js";
 import { countConnectedTime } from "./metrics.js";
 import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
 
-export const CLOSE_SUPERSEDED = 4001;
+export const CLOSE_SUPERSEDED = CLOSE_CODES.superseded;
 
 /**
  * The `reconnect` → `reconnect_ack` handshake (PROTOCOL.md §6): decide the socket's role, tell

@@ -1,4 +1,4 @@
-import { PRIORITIES, type Priority } from "@clawrelay/protocol";
+import { PRIORITY_RANK, type Priority, priorityOfRank } from "@clawrelay/protocol";
 
 /** One row of `items`: a queued or finished message or receipt (finished rows keep no payload). */
 export interface ItemRow extends Record<string, string | number | null> {
@@ -60,8 +60,8 @@ export function wantsNotice(mask: number, name: NotifyName): boolean {
 }
 
 export function laneRank(priority: Priority): number {
-  return PRIORITIES.indexOf(priority);
+  return PRIORITY_RANK[priority];
 }
 export function laneName(rank: number): Priority {
-  return PRIORITIES[rank] ?? "low";
+  return priorityOfRank(rank);
 }
