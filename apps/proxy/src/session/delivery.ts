@@ -188,7 +188,11 @@ export class Delivery {
   ): void {
     const select = `SELECT ${ITEM_WITHOUT_PAYLOAD} FROM items WHERE id = ? AND kind = 'message' AND ${EVER_SENT}`;
     let row = this.s.sql.one<ItemRow>(select, id);
-    if (!row || row.terminal !== null) return;
+    if (!row) return;
+    if (row.terminal !== null) {
+      if (outcome === "processed") this.resolveFailure(row, now);
+      return;
+    }
     if (!["acked", "inflight", "queued"].includes(row.state)) return;
     if (row.state !== "acked") {
       // A connector reports an outcome only for an item it stored, so the outcome implies the
@@ -201,6 +205,29 @@ export class Delivery {
       if (!row || row.terminal !== null) return;
     }
     terminate(this.s, row, outcome, now, reason);
+  }
+
+  /**
+   * A message that already failed was processed after all: the connector replayed its dead letter
+   * and the hook took it. The message keeps its one terminal receipt (PROTOCOL.md §7), its record
+   * and its place in the counters; it only leaves the recent failures, at the next summary.
+   */
+  private resolveFailure(row: ItemRow, now: number): void {
+    const resolved = this.s.sql.run(
+      `UPDATE items SET resolved_at = ?
+       WHERE seq = ? AND terminal IN ('failed', 'expired', 'shed', 'dead_lettered') AND resolved_at IS NULL`,
+      now,
+      row.seq,
+    );
+    if (resolved === 0) return;
+    this.s.metrics.dirty = true;
+    log("info", {
+      event: "failure_resolved",
+      correlationId: row.correlation_id,
+      messageId: row.id,
+      agentId: this.s.agentId(),
+      terminal: row.terminal,
+    });
   }
 
   /**

@@ -59,7 +59,8 @@ export class SummaryReporter {
       finished_at: number;
     }>(
       `SELECT id, correlation_id, sender, terminal, finished_at FROM items
-       WHERE terminal IN ('failed', 'expired', 'shed', 'dead_lettered') ORDER BY finished_at DESC LIMIT 20`,
+       WHERE terminal IN ('failed', 'expired', 'shed', 'dead_lettered') AND resolved_at IS NULL
+       ORDER BY finished_at DESC LIMIT 20`,
     );
     return {
       agentId: status.agentId,

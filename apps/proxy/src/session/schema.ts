@@ -105,4 +105,11 @@ export const SESSION_MIGRATIONS = [
      count INTEGER NOT NULL, sum_ms REAL NOT NULL, min_ms REAL NOT NULL, max_ms REAL NOT NULL,
      PRIMARY KEY (hour, name)
    ) WITHOUT ROWID;`,
+  // v6: when a failed message was later processed after all (a dead letter replayed at the
+  // connector and delivered to the hook). The failure stays in the record and the counters, but
+  // leaves the recent failures; the index covers only the unresolved ones the summary lists.
+  `ALTER TABLE items ADD COLUMN resolved_at INTEGER;
+   DROP INDEX items_failures;
+   CREATE INDEX items_failures ON items (finished_at)
+     WHERE terminal IN ('failed', 'expired', 'shed', 'dead_lettered') AND resolved_at IS NULL;`,
 ] as const;
