@@ -1,12 +1,14 @@
 // The faults of the chaos harness (RELIABILITY.md, "How each fault is tested"). Each one
 // strikes while traffic flows, heals, and returns; the caller then waits for the world to settle
 // and checks the ledger. Every wait here is for an observable condition, never a fixed sleep.
+import { fileURLToPath } from "node:url";
 import { waitUntil } from "../scripts/lib/connector.mjs";
 import { hookOutageLong, relayRestart, sleepActive } from "./faults-timed.mjs";
 import { waitForStopped, within } from "./util.mjs";
 import { SENDER_COUNT } from "./world.mjs";
 
 const KILL_POINTS = ["before_commit", "after_commit", "after_ack"];
+const CONNECTOR_ENTRY = fileURLToPath(new URL("./connector-entry.mjs", import.meta.url));
 
 /** Count a log event across all senders from now on. */
 function senderCounter(world, match) {
@@ -40,15 +42,16 @@ async function relayKill(world) {
 }
 
 /**
- * SIGKILL of the recipient connector at a chosen point: the daemon stops itself there
- * (CLAWRELAY_CHAOS_STOP_AT, inert unless set) and the harness kills it while it is stopped.
+ * SIGKILL of the recipient connector at a chosen point: restarted through the harness's entry
+ * with its stop points armed (connector-entry.mjs --stop-at), the daemon stops itself there and
+ * the harness kills it while it is stopped.
  */
 async function connectorKill(world, cycle) {
   const node = world.nodes.kill;
   const point = KILL_POINTS[(cycle - 1) % KILL_POINTS.length];
   const occurrence = world.random.int(1, 3);
   await within(node.connector.stop(), 15_000, "r-kill to stop");
-  node.connector.options.env = { CLAWRELAY_CHAOS_STOP_AT: `${point}:${occurrence}` };
+  node.connector.options.entry = [CONNECTOR_ENTRY, "--stop-at", `${point}:${occurrence}`];
   await node.connector.start();
   let reached = false;
   let inFlightAtStop = 0;
@@ -81,7 +84,7 @@ async function connectorKill(world, cycle) {
     }
     await within(node.connector.kill(), 10_000, "r-kill to die");
   } finally {
-    delete node.connector.options.env;
+    delete node.connector.options.entry;
   }
   await within(burst, 120_000, "the burst to be answered");
   await node.connector.start();

@@ -15,10 +15,12 @@ export interface ConnectorOptions {
   takeover?: boolean;
   port?: number;
   extra?: Record<string, unknown>;
-  /** Added to the daemon's environment on every start (e.g. CLAWRELAY_CHAOS_STOP_AT). */
+  /** Added to the daemon's environment on every start (e.g. CLAWRELAY_API_TOKEN). */
   env?: Record<string, string>;
   /** Flags for node itself, before the CLI path (e.g. ["--cpu-prof"] for the benchmarks' profiles). */
   nodeArgs?: string[];
+  /** Run instead of `clawrelay connector start`, before `--config <file>` (the chaos harness's own entry). */
+  entry?: string[];
 }
 export class ConnectorProcess {
   constructor(options: ConnectorOptions);

@@ -36,7 +36,8 @@ export class ConnectorProcess {
   onLog = null;
   #child = null;
 
-  /** options: agentId, identityDir, relayUrls, hookUrl, dataDir, connectorId?, takeover?, port?, extra?, env? (added to the daemon's environment), nodeArgs? */
+  /** options: agentId, identityDir, relayUrls, hookUrl, dataDir, connectorId?, takeover?, port?, extra?, env? (added to the daemon's environment), nodeArgs?,
+   *  entry? (argv run instead of `clawrelay connector start`, before `--config <file>`: the chaos harness's own entry) */
   constructor(options) {
     this.options = options;
     mkdirSync(options.dataDir, { recursive: true });
@@ -72,7 +73,8 @@ export class ConnectorProcess {
     writeFileSync(this.configPath, JSON.stringify(config, null, 2));
     // nodeArgs: flags for node itself (e.g. --cpu-prof for the benchmarks' profiles).
     const nodeArgs = this.options.nodeArgs ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, CLI, "connector", "start", "--config", this.configPath], {
+    const entry = this.options.entry ?? [CLI, "connector", "start"];
+    const child = spawn(process.execPath, [...nodeArgs, ...entry, "--config", this.configPath], {
       stdio: ["ignore", "pipe", "pipe"],
       ...(this.options.env ? { env: { ...process.env, ...this.options.env } } : {}),
     });

@@ -1,7 +1,6 @@
 import { priorityOfRank } from "@clawrelay/protocol";
 import { type ApiServer, startApi } from "./api.js";
 import { loadOrCreateApiToken } from "./api-token.js";
-import { chaosPoint } from "./chaos-point.js";
 import { type Clock, type Random, systemClock, type TimerHandle } from "./clock.js";
 import type { ConnectorConfig } from "./config.js";
 import { CONNECTOR_VERSION, HealthReporter, readHealth } from "./health-report.js";
@@ -10,11 +9,13 @@ import { createHookFormat } from "./hook-formats/index.js";
 import { signHookCalls } from "./hook-signing.js";
 import { InboundWorker } from "./inbound.js";
 import { RelayLink } from "./link.js";
+import { watchAckFrames } from "./link-frames.js";
 import { createLogger, type Logger } from "./logger.js";
 import { ConnectorMetrics } from "./metrics.js";
 import { renderConnectorMetrics } from "./metrics-prometheus.js";
 import { OutboundWorker, relayOriginOf } from "./outbound.js";
 import { createIdentitySigner, type Signer } from "./signer.js";
+import { noStopPoints, type StopPoints } from "./stop-points.js";
 import { Store } from "./store.js";
 import { type TokenExpiryStatus, TokenExpiryWatch } from "./token-expiry.js";
 
@@ -29,6 +30,8 @@ export interface ConnectorDeps {
   tokenExpiresAt?: number;
   /** How often finished rows and old dedup ids are pruned. */
   pruneIntervalMs?: number;
+  /** A test harness's stops at fixed points of the inbound path (stop-points.ts); none by default. */
+  stopPoints?: StopPoints;
 }
 
 export interface RunningConnector {
@@ -111,6 +114,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     clock,
     logger,
   });
+  const stopPoints = deps.stopPoints ?? noStopPoints;
   const apiToken = loadOrCreateApiToken(config.dataDir, config.apiToken);
 
   const store = Store.open(config.dataDir, {
@@ -147,6 +151,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     concurrency: config.hookConcurrency,
     sendReport: (frame) => link?.send(frame) ?? false,
     metrics,
+    stopPoints,
   });
   const firstRelayUrl = config.relayUrls[0] as string;
   const trustedRelays = new Set([...config.relayUrls, ...config.trustedRelays].map(relayOriginOf));
@@ -182,9 +187,9 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     timing: config,
     resumeState: () => store.resumeState(),
     onDeliver: (items) => {
-      chaosPoint("before_commit", items, () => inbound.hookCallsInFlight());
+      stopPoints.reached("before_commit", items, () => inbound.hookCallsInFlight());
       const result = store.storeInbound(items, clock.now());
-      chaosPoint("after_commit", items, () => inbound.hookCallsInFlight());
+      stopPoints.reached("after_commit", items, () => inbound.hookCallsInFlight());
       for (const item of result.stored) {
         if (item.kind === "message") {
           logger.info(
@@ -344,6 +349,8 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
   };
   schedulePrune();
 
+  // Acks are written only once the link runs; watched only for a harness that asked.
+  const unwatchAcks = deps.stopPoints ? watchAckFrames((ids) => stopPoints.ackSent(ids)) : () => undefined;
   relayLink.start();
   tokenExpiry.start();
   inbound.wake();
@@ -372,6 +379,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
         await Promise.all([inbound.stop(config.shutdownGraceMs), outbound.stop(config.shutdownGraceMs)]);
         store.markOffline(clock.now());
         store.close();
+        unwatchAcks();
         logger.info({ event: "connector_stopped", connectorId }, "connector stopped");
       })();
       return closing;

@@ -1,7 +1,6 @@
 import type { ProcessedFrame } from "@clawrelay/protocol";
 import type { Logger } from "pino";
 import { Breaker, type BreakerState, isBrokenCircuit } from "./breaker.js";
-import { chaosPoint } from "./chaos-point.js";
 import type { Clock, Random } from "./clock.js";
 import { EXPIRED_IN_INBOX, HookRetryBudget, type Verdict } from "./hook-budget.js";
 import { type FetchLike, type HookFormat, type HookResult, postHook } from "./hook-client.js";
@@ -9,6 +8,7 @@ import type { HookFormatName } from "./hook-formats/types.js";
 import { ReportFlusher } from "./inbound-reports.js";
 import type { ConnectorMetrics } from "./metrics.js";
 import { Pump } from "./pump.js";
+import type { StopPoints } from "./stop-points.js";
 import type { Store } from "./store.js";
 import type { InboxEntry } from "./store-inbox.js";
 
@@ -28,6 +28,8 @@ export interface InboundOptions {
   /** Send a `processed` frame on the live link; false when there is none (it stays queued). */
   sendReport: (frame: ProcessedFrame) => boolean;
   metrics?: ConnectorMetrics;
+  /** A test harness's stop just before a hook call (stop-points.ts). */
+  stopPoints?: StopPoints;
 }
 
 export interface HookHold {
@@ -250,7 +252,7 @@ export class InboundWorker {
       return;
     }
     const context = this.context(entry, verdict.attempts);
-    chaosPoint("after_ack", [entry], () => this.pump.runningIds);
+    this.options.stopPoints?.reached("after_ack", [entry], () => this.pump.runningIds);
     const request = format.request(entry.item);
     if (request === null) {
       // The format does not post this item (an OpenClaw receipt the agent is not told about): done here.

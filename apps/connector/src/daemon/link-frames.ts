@@ -12,7 +12,6 @@ import {
 } from "@clawrelay/protocol";
 import type WebSocket from "ws";
 import { z } from "zod";
-import { noteAckSent } from "./chaos-point.js";
 
 /** The most ids one ack/nack frame may carry (the frame schema's bound). */
 const MAX_IDS_PER_FRAME = PROTOCOL_LIMITS.maxIdsPerFrame;
@@ -72,9 +71,21 @@ export function chunkIds(ids: readonly string[]): string[][] {
   return chunks;
 }
 
+/** Told the ids of every ack frame the link writes (a stop-point harness, stop-points.ts). */
+const ackWatchers = new Set<(ids: readonly string[]) => void>();
+
+/**
+ * Watch the ack frames written from now on; returns the unwatch. Process-wide, not per link:
+ * RelayLink's options do not carry the stop points (yet), and a harness runs one daemon per process.
+ */
+export function watchAckFrames(watcher: (ids: readonly string[]) => void): () => void {
+  ackWatchers.add(watcher);
+  return () => ackWatchers.delete(watcher);
+}
+
 /** Every frame the link writes goes through here, just before `socket.send`. */
 export function encode(frame: ConnectorFrame): string {
-  if (frame.type === "ack") noteAckSent(frame.ids);
+  if (frame.type === "ack") for (const watcher of ackWatchers) watcher(frame.ids);
   return encodeFrame(frame);
 }
 
