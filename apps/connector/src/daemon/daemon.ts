@@ -9,7 +9,6 @@ import { createHookFormat } from "./hook-formats/index.js";
 import { signHookCalls } from "./hook-signing.js";
 import { InboundWorker } from "./inbound.js";
 import { RelayLink } from "./link.js";
-import { watchAckFrames } from "./link-frames.js";
 import { createLogger, type Logger } from "./logger.js";
 import { ConnectorMetrics } from "./metrics.js";
 import { renderConnectorMetrics } from "./metrics-prometheus.js";
@@ -176,6 +175,7 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     metrics,
   });
   const relayLink = new RelayLink({
+    ...(deps.stopPoints ? { onAckSent: (ids: readonly string[]) => stopPoints.ackSent(ids) } : {}),
     agentId: config.agentId,
     relayUrls: config.relayUrls,
     connectorId,
@@ -349,8 +349,6 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
   };
   schedulePrune();
 
-  // Acks are written only once the link runs; watched only for a harness that asked.
-  const unwatchAcks = deps.stopPoints ? watchAckFrames((ids) => stopPoints.ackSent(ids)) : () => undefined;
   relayLink.start();
   tokenExpiry.start();
   inbound.wake();
@@ -379,7 +377,6 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
         await Promise.all([inbound.stop(config.shutdownGraceMs), outbound.stop(config.shutdownGraceMs)]);
         store.markOffline(clock.now());
         store.close();
-        unwatchAcks();
         logger.info({ event: "connector_stopped", connectorId }, "connector stopped");
       })();
       return closing;

@@ -71,21 +71,12 @@ export function chunkIds(ids: readonly string[]): string[][] {
   return chunks;
 }
 
-/** Told the ids of every ack frame the link writes (a stop-point harness, stop-points.ts). */
-const ackWatchers = new Set<(ids: readonly string[]) => void>();
-
 /**
- * Watch the ack frames written from now on; returns the unwatch. Process-wide, not per link:
- * RelayLink's options do not carry the stop points (yet), and a harness runs one daemon per process.
+ * Every frame the link writes goes through here, just before `socket.send`; `onAckSent` (a
+ * stop-point harness, stop-points.ts) is told the ids of each ack frame.
  */
-export function watchAckFrames(watcher: (ids: readonly string[]) => void): () => void {
-  ackWatchers.add(watcher);
-  return () => ackWatchers.delete(watcher);
-}
-
-/** Every frame the link writes goes through here, just before `socket.send`. */
-export function encode(frame: ConnectorFrame): string {
-  if (frame.type === "ack") for (const watcher of ackWatchers) watcher(frame.ids);
+export function encode(frame: ConnectorFrame, onAckSent?: (ids: readonly string[]) => void): string {
+  if (frame.type === "ack") onAckSent?.(frame.ids);
   return encodeFrame(frame);
 }
 

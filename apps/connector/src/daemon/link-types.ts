@@ -27,6 +27,8 @@ export interface DeliverOutcome {
 }
 
 export interface LinkOptions {
+  /** Told the ids of every ack frame written (the chaos harness's stop points; absent in production). */
+  onAckSent?: (ids: readonly string[]) => void;
   agentId: string;
   relayUrls: readonly string[];
   connectorId: string;

@@ -84,7 +84,7 @@ export class RelayLink extends EventEmitter<LinkEvents> {
     if (this.state !== "connected" || !socket || socket.readyState !== WebSocket.OPEN) return false;
     // Acks that wait go first: the relay must hear an item was stored before it was processed.
     this.current?.acks.flush();
-    socket.send(encode(frame));
+    socket.send(encode(frame, this.options.onAckSent));
     return true;
   }
 
@@ -156,12 +156,12 @@ export class RelayLink extends EventEmitter<LinkEvents> {
           if (outcome.nackInboxFull.length === 0) return;
           attempt.acks.flush();
           for (const ids of chunkIds(outcome.nackInboxFull)) {
-            socket.send(encode({ type: "nack", ids, reason: "inbox_full" }));
+            socket.send(encode({ type: "nack", ids, reason: "inbox_full" }, this.options.onAckSent));
           }
         },
       ),
       acks: new AckCoalescer((ids) => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(encode({ type: "ack", ids }));
+        if (socket.readyState === WebSocket.OPEN) socket.send(encode({ type: "ack", ids }, this.options.onAckSent));
       }),
     };
     this.current = attempt;
@@ -179,13 +179,16 @@ export class RelayLink extends EventEmitter<LinkEvents> {
     this.setState("handshaking");
     const resume = this.options.resumeState();
     attempt.socket.send(
-      encode({
-        type: "reconnect",
-        connectorId: this.options.connectorId,
-        lastReceivedId: resume.lastReceivedId,
-        offlineSinceMs: resume.offlineSinceMs,
-        mode: this.mode,
-      }),
+      encode(
+        {
+          type: "reconnect",
+          connectorId: this.options.connectorId,
+          lastReceivedId: resume.lastReceivedId,
+          offlineSinceMs: resume.offlineSinceMs,
+          mode: this.mode,
+        },
+        this.options.onAckSent,
+      ),
     );
     attempt.heartbeat.start();
     this.replaceTimer(
@@ -217,7 +220,7 @@ export class RelayLink extends EventEmitter<LinkEvents> {
         );
         if (incoming.items.length > 0) this.handleDeliver(attempt, incoming.items);
         for (const ids of chunkIds(incoming.invalidIds)) {
-          attempt.socket.send(encode({ type: "nack", ids, reason: "invalid" }));
+          attempt.socket.send(encode({ type: "nack", ids, reason: "invalid" }, this.options.onAckSent));
         }
         return;
       case "frame":
