@@ -2,7 +2,7 @@
 // temp folder (loopback only, no control UI, hooks on, the stand-in model as the only
 // provider, plugins loaded from local folders), `openclaw gateway run` on the Node 24 of
 // scripts/openclaw/install.mjs in its own process group, and a helper that starts a user turn
-// through `POST /hooks/agent`. Facts behind each key: /work/shared/OPENCLAW.md.
+// through `POST /hooks/agent`. Facts behind each key: docs/OPENCLAW.md.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";

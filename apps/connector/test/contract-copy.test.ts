@@ -11,7 +11,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const SHARED = resolve(ROOT, "../shared");
 
 describe("docs/ holds exact copies of the shared contract", () => {
-  for (const name of ["PROTOCOL.md", "OPENCLAW.md"]) {
+  for (const name of ["PROTOCOL.md", "OPENCLAW.md", "test-vectors/signing-v1.json"]) {
     it(`docs/${name} is byte-identical to ../shared/${name}`, (context) => {
       const original = join(SHARED, name);
       if (!existsSync(original)) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-// Outside the repo root on purpose: the shared vectors are the contract (CI clones shared/ beside the repo).
-import sharedVectors from "../../../../shared/test-vectors/signing-v1.json";
+// The contract's vectors, as the project carries them (docs/ is kept byte-identical to ../shared
+// by apps/connector/test/contract-copy.test.ts), so the test runs in any clone.
+import sharedVectors from "../../../docs/test-vectors/signing-v1.json";
 import {
   base64urlDecode,
   canonicalString,

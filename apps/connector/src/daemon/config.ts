@@ -16,7 +16,7 @@ const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or http
 const positiveMs = (fallback: number) => z.number().int().min(1).max(86_400_000).default(fallback);
 const count = (fallback: number, max: number) => z.number().int().min(1).max(max).default(fallback);
 
-/** Defaults of the `openclaw` hook format (PROTOCOL.md §8 "Hook formats", ../shared/OPENCLAW.md). */
+/** Defaults of the `openclaw` hook format (PROTOCOL.md §8 "Hook formats", docs/OPENCLAW.md). */
 export const OPENCLAW_DEFAULTS = {
   hooksPath: "/hooks",
   sessionKeyPrefix: "hook:clawrelay:",

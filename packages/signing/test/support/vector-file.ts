@@ -3,7 +3,7 @@ import { z } from "zod";
 const jwk = z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string(), kid: z.string().optional() });
 const privateJwk = jwk.extend({ d: z.string() });
 
-/** The shape of ../shared/test-vectors/signing-v1.json, which packages/signing/test-vectors/* copy. */
+/** The shape of the contract's test-vectors/signing-v1.json (docs/test-vectors/), which packages/signing/test-vectors/* copy. */
 export const vectorFileSchema = z.object({
   description: z.string(),
   registry: z.object({ iss: z.string(), publicJwk: jwk, privateJwk }),

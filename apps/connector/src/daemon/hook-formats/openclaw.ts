@@ -17,7 +17,7 @@ export interface OpenClawTarget {
   timeoutMs: number;
 }
 
-/** The `POST /hooks/agent` body we send (../shared/OPENCLAW.md "Into a gateway"). */
+/** The `POST /hooks/agent` body we send (docs/OPENCLAW.md "Into a gateway"). */
 export interface OpenClawAgentBody {
   message: string;
   name: "clawrelay";
