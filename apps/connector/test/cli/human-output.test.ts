@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../../../../scripts/lib/relay.mjs";
 import { commandLine } from "../../src/cli/output.js";
 import { tempDir } from "../daemon/helpers/common.js";
-import { startTestConnector } from "../daemon/helpers/connector.js";
-import { deadPort, FakeRelay } from "../daemon/helpers/fake-relay.js";
+import { deadPort } from "../daemon/helpers/fake-relay.js";
+import { connectorWithDeadHook } from "../daemon/helpers/stand-ins.js";
 import { hasScript, runInPty, spawnInPty } from "./helpers/pty.js";
 import { CLI_TEST_TIMEOUT_MS, cliBuilt, runCli } from "./helpers/run-cli.js";
 
@@ -97,16 +97,7 @@ describe("status and dead-letters", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let target: string[];
 
   beforeAll(async () => {
-    const dir = tempDir();
-    cleanups.push(dir.remove);
-    const relay = await new FakeRelay().start();
-    cleanups.push(() => relay.close());
-    const { connector } = await startTestConnector({
-      dataDir: dir.path,
-      relayUrls: [relay.url],
-      hookUrl: `http://127.0.0.1:${await deadPort()}/hook`,
-    });
-    cleanups.push(() => connector.close());
+    const { dir, connector } = await connectorWithDeadHook(cleanups);
     target = ["--port", String(connector.port), "--data-dir", dir.path];
   });
 

@@ -3,10 +3,10 @@ import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { registerSendCommand } from "../../src/cli/send-command.js";
 import type { WaitDeps } from "../../src/cli/wait-receipt.js";
-import { receiptItem, tempDir } from "../daemon/helpers/common.js";
+import { receiptItem } from "../daemon/helpers/common.js";
 import { startTestConnector } from "../daemon/helpers/connector.js";
-import { FakeRelay, type RelayConnection } from "../daemon/helpers/fake-relay.js";
-import { HookServer } from "../daemon/helpers/hook-server.js";
+import type { FakeRelay, RelayConnection } from "../daemon/helpers/fake-relay.js";
+import { standIns } from "../daemon/helpers/stand-ins.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 let stdout: string[] = [];
@@ -41,18 +41,13 @@ async function run(args: string[], deps: WaitDeps = quickPolls): Promise<void> {
 
 /** A connector linked to a fake relay that accepts every send; the receipts come when a test says. */
 async function linkedConnector() {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  const relay = await new FakeRelay().start();
-  cleanups.push(() => relay.close());
-  const hook = await new HookServer().start();
-  cleanups.push(() => hook.close());
-  const { connector } = await startTestConnector({ dataDir: dir.path, relayUrls: [relay.url], hookUrl: hook.url() });
+  const { dir, relay, hook } = await standIns(cleanups);
+  const { connector } = await startTestConnector({ dataDir: dir, relayUrls: [relay.url], hookUrl: hook.url() });
   cleanups.push(() => connector.close());
   const connection = await relay.connections.waitFor();
   await connection.frame("reconnect");
   connection.ack("active");
-  const target = ["--data-dir", dir.path, "--port", String(connector.port)];
+  const target = ["--data-dir", dir, "--port", String(connector.port)];
   return { relay, connection, target };
 }
 

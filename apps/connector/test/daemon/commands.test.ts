@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { registerConnectorCommands } from "../../src/cli/connector-commands.js";
-import { messageItem, tempDir } from "./helpers/common.js";
-import { startTestConnector } from "./helpers/connector.js";
-import { deadPort, FakeRelay } from "./helpers/fake-relay.js";
+import { messageItem } from "./helpers/common.js";
+import { deadPort } from "./helpers/fake-relay.js";
+import { connectorWithDeadHook } from "./helpers/stand-ins.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 let stdout: string[] = [];
@@ -33,16 +33,7 @@ async function run(...args: string[]): Promise<void> {
 
 /** A connector on a temp data dir, linked to a fake relay, its hook unreachable; all cleaned up after. */
 async function runningConnector() {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  const relay = await new FakeRelay().start();
-  cleanups.push(() => relay.close());
-  const { connector } = await startTestConnector({
-    dataDir: dir.path,
-    relayUrls: [relay.url],
-    hookUrl: `http://127.0.0.1:${await deadPort()}/hook`,
-  });
-  cleanups.push(() => connector.close());
+  const { dir, relay, connector } = await connectorWithDeadHook(cleanups);
   return { dir, relay, connector, port: String(connector.port) };
 }
 

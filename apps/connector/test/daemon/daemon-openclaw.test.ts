@@ -1,9 +1,9 @@
 import { HEADERS } from "@clawrelay/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { eventually, messageItem, receiptItem, tempDir, waitUntil } from "./helpers/common.js";
+import { eventually, messageItem, receiptItem, waitUntil } from "./helpers/common.js";
 import { postJson, startTestConnector } from "./helpers/connector.js";
-import { FakeRelay } from "./helpers/fake-relay.js";
-import { type HookAnswer, HookServer } from "./helpers/hook-server.js";
+import type { HookAnswer } from "./helpers/hook-server.js";
+import { standIns } from "./helpers/stand-ins.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -11,14 +11,9 @@ afterEach(async () => {
 });
 
 async function environment(answer: () => HookAnswer) {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  const relay = await new FakeRelay().start();
-  cleanups.push(() => relay.close());
-  const gateway = await new HookServer(answer).start();
-  cleanups.push(() => gateway.close());
+  const { dir, relay, hook: gateway } = await standIns(cleanups, answer);
   const started = await startTestConnector({
-    dataDir: dir.path,
+    dataDir: dir,
     relayUrls: [relay.url],
     hookUrl: gateway.url("/unused"),
     hookFormat: "openclaw",

@@ -1,9 +1,10 @@
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { messageItem, receiptItem, tempDir, waitUntil } from "./helpers/common.js";
+import { messageItem, receiptItem, waitUntil } from "./helpers/common.js";
 import { startTestConnector, type TestConnector } from "./helpers/connector.js";
-import { FakeRelay, type RelayConnection } from "./helpers/fake-relay.js";
-import { type HookAnswer, HookServer } from "./helpers/hook-server.js";
+import type { FakeRelay, RelayConnection } from "./helpers/fake-relay.js";
+import type { HookAnswer } from "./helpers/hook-server.js";
+import { standIns } from "./helpers/stand-ins.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -11,13 +12,7 @@ afterEach(async () => {
 });
 
 async function environment(answer: () => HookAnswer = () => ({ status: 200 })) {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  const relay = await new FakeRelay().start();
-  cleanups.push(() => relay.close());
-  const hook = await new HookServer(answer).start();
-  cleanups.push(() => hook.close());
-  return { dir: dir.path, relay, hook };
+  return standIns(cleanups, answer);
 }
 
 async function start(...args: Parameters<typeof startTestConnector>): Promise<TestConnector> {

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type ParsedFamily, parseExposition, sampleValue } from "../../../proxy/test/operator/exposition.js";
-import { messageItem, tempDir, waitUntil } from "./helpers/common.js";
+import { messageItem, waitUntil } from "./helpers/common.js";
 import { startTestConnector, type TestConnector } from "./helpers/connector.js";
-import { FakeRelay, type RelayConnection } from "./helpers/fake-relay.js";
-import { type HookAnswer, HookServer } from "./helpers/hook-server.js";
+import type { FakeRelay, RelayConnection } from "./helpers/fake-relay.js";
+import type { HookAnswer } from "./helpers/hook-server.js";
 import { checkMetrics, PROMTOOL_MISSING, promtoolAvailable } from "./helpers/promtool.js";
+import { standIns } from "./helpers/stand-ins.js";
 
 // The connector's own Prometheus exposition, `GET /metrics` on the loopback API, read from a real
 // daemon between a stand-in relay and a stand-in hook.
@@ -14,14 +15,9 @@ afterEach(async () => {
 });
 
 async function environment(answer: () => HookAnswer) {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  const relay = await new FakeRelay().start();
-  cleanups.push(() => relay.close());
-  const hook = await new HookServer(answer).start();
-  cleanups.push(() => hook.close());
+  const { dir, relay, hook } = await standIns(cleanups, answer);
   const started = await startTestConnector({
-    dataDir: dir.path,
+    dataDir: dir,
     relayUrls: [relay.url],
     hookUrl: hook.url(),
     hookBreakerFailures: 2,

@@ -1,9 +1,10 @@
 import { errorBodySchema, type Receipt } from "@clawrelay/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { messageItem, receiptItem, tempDir, waitUntil } from "./helpers/common.js";
+import { messageItem, receiptItem, waitUntil } from "./helpers/common.js";
 import { postJson, startTestConnector, type TestConnector } from "./helpers/connector.js";
-import { FakeRelay, type RecordedRequest } from "./helpers/fake-relay.js";
-import { HookServer } from "./helpers/hook-server.js";
+import type { FakeRelay, RecordedRequest } from "./helpers/fake-relay.js";
+import type { HookServer } from "./helpers/hook-server.js";
+import { standIns } from "./helpers/stand-ins.js";
 
 // PROTOCOL.md §4 and §8: replies default their recipient and conversation from the message they
 // answer; conversation fields reach the signed send and the receipts.
@@ -13,13 +14,8 @@ afterEach(async () => {
 });
 
 async function start(): Promise<TestConnector & { relay: FakeRelay; hook: HookServer }> {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  const relay = await new FakeRelay().start();
-  cleanups.push(() => relay.close());
-  const hook = await new HookServer().start();
-  cleanups.push(() => hook.close());
-  const started = await startTestConnector({ dataDir: dir.path, relayUrls: [relay.url], hookUrl: hook.url() });
+  const { dir, relay, hook } = await standIns(cleanups);
+  const started = await startTestConnector({ dataDir: dir, relayUrls: [relay.url], hookUrl: hook.url() });
   cleanups.push(() => started.connector.close());
   return { ...started, relay, hook };
 }

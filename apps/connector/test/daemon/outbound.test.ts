@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "./helpers/clock.js";
-import { eventually, tempDir, waitUntil } from "./helpers/common.js";
+import { eventually, waitUntil } from "./helpers/common.js";
 import { postJson, startTestConnector, type TestConnector } from "./helpers/connector.js";
-import { deadPort, FakeRelay } from "./helpers/fake-relay.js";
-import { HookServer } from "./helpers/hook-server.js";
+import { deadPort, type FakeRelay } from "./helpers/fake-relay.js";
+import { standIns } from "./helpers/stand-ins.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -11,13 +11,7 @@ afterEach(async () => {
 });
 
 async function environment() {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  const relay = await new FakeRelay().start();
-  cleanups.push(() => relay.close());
-  const hook = await new HookServer().start();
-  cleanups.push(() => hook.close());
-  return { dir: dir.path, relay, hook };
+  return standIns(cleanups);
 }
 
 async function start(...args: Parameters<typeof startTestConnector>): Promise<TestConnector> {
