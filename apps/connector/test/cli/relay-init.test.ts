@@ -2,22 +2,12 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parsePrivateJwk, parseRegistryJwks } from "@clawrelay/signing";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { tomlString } from "../../src/cli/relay-init.js";
-import { tempDir } from "../daemon/helpers/common.js";
-import { CLI_TEST_TIMEOUT_MS, cliBuilt, expectCleanFailure, runCli } from "./helpers/run-cli.js";
+import { CLI_TEST_TIMEOUT_MS, cliBuilt, expectCleanFailure, runCli, scratchDirs } from "./helpers/run-cli.js";
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
-});
+const scratch = scratchDirs();
 beforeAll(cliBuilt);
-
-function scratch(): string {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  return dir.path;
-}
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 

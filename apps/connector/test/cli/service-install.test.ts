@@ -1,24 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../../../../scripts/lib/relay.mjs";
 import { chooseKind, planService, type ServiceHost } from "../../src/cli/service-plan.js";
 import { DAEMON_NODE_FLAGS } from "../../src/daemon/service-units.js";
-import { tempDir } from "../daemon/helpers/common.js";
-import { CLI_TEST_TIMEOUT_MS, cliBuilt, expectCleanFailure, runCli } from "./helpers/run-cli.js";
+import { CLI_TEST_TIMEOUT_MS, cliBuilt, expectCleanFailure, runCli, scratchDirs } from "./helpers/run-cli.js";
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
-});
+const scratch = scratchDirs();
 beforeAll(cliBuilt);
-
-function scratch(): string {
-  const dir = tempDir();
-  cleanups.push(dir.remove);
-  return dir.path;
-}
 
 /** A unit file as systemd reads it: section → key → every value given (keys may repeat). */
 function parseUnit(text: string): Record<string, Record<string, string[]>> {

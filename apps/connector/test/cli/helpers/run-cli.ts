@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import { CLI, ensureCliBuilt } from "../../../../../scripts/lib/relay.mjs";
+import { tempDir } from "../../daemon/helpers/common.js";
 
 /** Each run is a fresh Node process (a few hundred ms, more on a busy 2-core machine). */
 export const CLI_TEST_TIMEOUT_MS = 60_000;
@@ -52,4 +53,17 @@ export function expectCleanFailure(run: CliRun, secrets: readonly string[] = [])
     expect(run.stderr).not.toContain(secret);
     expect(run.stdout).not.toContain(secret);
   }
+}
+
+/** A maker of fresh temp dirs for the calling test file; each is removed after the test that made it. */
+export function scratchDirs(): () => string {
+  const removals: (() => void)[] = [];
+  afterEach(() => {
+    for (const remove of removals.splice(0).reverse()) remove();
+  });
+  return () => {
+    const dir = tempDir();
+    removals.push(dir.remove);
+    return dir.path;
+  };
 }
