@@ -160,5 +160,6 @@ describe("tomlString", () => {
     expect(parsed.status).toBe(0);
     expect(Object.values(JSON.parse(parsed.stdout))).toEqual(values);
   });
-  it.skipIf(python)("and by a real TOML parser: SKIPPED, python3 with tomllib is not installed here", () => {});
+  // Listed as skipped, with its reason, only where the tool is missing.
+  if (!python) it.skip("and by a real TOML parser: SKIPPED, python3 with tomllib is not installed here", () => {});
 });

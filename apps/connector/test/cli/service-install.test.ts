@@ -136,7 +136,8 @@ describe("rendered units", () => {
       expect({ kind, status: result.status, stderr: result.stderr }).toEqual({ kind, status: 0, stderr: "" });
     }
   });
-  it.skipIf(analyze)("systemd-analyze verify: SKIPPED, systemd-analyze is not installed on this machine", () => {});
+  // Listed as skipped, with its reason, only where the tool is missing.
+  if (!analyze) it.skip("systemd-analyze verify: SKIPPED, systemd-analyze is not installed on this machine", () => {});
 });
 
 describe("clawrelay service install (the built CLI, HOME in a temp dir)", () => {
