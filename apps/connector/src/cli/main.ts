@@ -4,7 +4,7 @@ import { registerConnectorCommands } from "./connector-commands.js";
 import { CliError } from "./errors.js";
 import { registerIdentityCommands } from "./identity-commands.js";
 import { resolveHome } from "./identity-files.js";
-import { registerOpenClawCommands } from "./openclaw-setup.js";
+import { registerOpenClawCommands } from "./openclaw-command.js";
 import { registerRelayCommands } from "./relay-command.js";
 import { registerRequestCommand } from "./request-command.js";
 import { registerTraceCommand } from "./trace-command.js";

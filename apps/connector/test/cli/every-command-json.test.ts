@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { registerAdminCommands } from "../../src/cli/admin-command.js";
 import { registerConnectorCommands } from "../../src/cli/connector-commands.js";
 import { registerIdentityCommands } from "../../src/cli/identity-commands.js";
-import { registerOpenClawCommands } from "../../src/cli/openclaw-setup.js";
+import { registerOpenClawCommands } from "../../src/cli/openclaw-command.js";
 import { registerRelayCommands } from "../../src/cli/relay-command.js";
 import { registerRequestCommand } from "../../src/cli/request-command.js";
 import { registerTraceCommand } from "../../src/cli/trace-command.js";

@@ -4,12 +4,8 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CliError } from "../../src/cli/errors.js";
-import {
-  findPluginDir,
-  type OpenClawSetupOptions,
-  openclawSetup,
-  registerOpenClawCommands,
-} from "../../src/cli/openclaw-setup.js";
+import { registerOpenClawCommands } from "../../src/cli/openclaw-command.js";
+import { findPluginDir, type OpenClawSetupOptions, openclawSetup } from "../../src/cli/openclaw-setup.js";
 import { parseConnectorConfig } from "../../src/daemon/config.js";
 import { tempDir } from "../daemon/helpers/common.js";
 
