@@ -1,123 +1,36 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Ed25519PrivateJwk, generateKeyPair, parsePrivateJwk, signReceiptToken } from "@clawrelay/signing";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ConnectorProcess, freePort, waitUntil } from "../../../scripts/lib/connector.mjs";
-import type { StandInHook } from "../../../scripts/lib/hook.mjs";
-import { cli, LocalRelay, prepareRelayHome } from "../../../scripts/lib/relay.mjs";
-import { agentWithConnector as startAgent } from "./support/agents.js";
+import { waitUntil } from "../../../scripts/lib/connector.mjs";
+import { cli } from "../../../scripts/lib/relay.mjs";
 import { signedFetch } from "./support/signed-fetch.js";
+import {
+  connectedAt,
+  JWKS_PATH,
+  receiptsFor,
+  type SessionStatusView,
+  scratch,
+  startTwoRelays,
+  statusAt,
+  stopTwoRelays,
+  type TwoRelays,
+} from "./support/two-relays.js";
 
-// Two real `wrangler dev` relays with two registries (PROTOCOL.md §2, §7): alice is homed on A,
-// bob on B. A trusts B's receipt keys through B's JWKS URL (jose's remote key set); B pins A's
-// JWKS. Each trusts the other's registry. Real connectors, real sockets; only webhooks stand in.
-const scratch = mkdtempSync(join(tmpdir(), "clawrelay-two-relays-"));
-const JWKS_PATH = "/.well-known/clawrelay/jwks.json";
-const cleanup: (() => Promise<unknown>)[] = [];
-
-let relayA: LocalRelay;
-let relayB: LocalRelay;
-let alice: { hook: StandInHook; connector: ConnectorProcess };
-let bob: { hook: StandInHook; connector: ConnectorProcess };
-/** A key B retired: no longer its signing key, still published (RELAY_RETIRED_JWKS). */
-let retiredB: Ed25519PrivateJwk;
-
-async function twoDistinctPorts(): Promise<[number, number]> {
-  const first = await freePort();
-  for (;;) {
-    const second = await freePort();
-    if (second !== first) return [first, second];
-  }
-}
-
-function publicJwks(privateJwkText: string) {
-  const { kty, crv, x, kid } = parsePrivateJwk(JSON.parse(privateJwkText));
-  return { keys: [{ kty, crv, x, kid, alg: "EdDSA", use: "sig" }] };
-}
-
-function registryOf(vars: { REGISTRY_JWKS: string }, iss: string): unknown {
-  return (JSON.parse(vars.REGISTRY_JWKS) as Record<string, unknown>)[iss];
-}
-
-function agentWithConnector(relay: LocalRelay, id: string) {
-  return startAgent(relay, cleanup, {
-    id,
-    dataDir: join(scratch, `connector-${id}`),
-    // Relay A goes down and comes back in one test: reconnect and resend quickly. Each agent sends
-    // to the other's relay by toRelay, which a connector allows only for a trusted relay.
-    extra: { reconnectMaxMs: 1000, outboxBackoffMaxMs: 1000, trustedRelays: [relayA.url, relayB.url] },
-  });
-}
-
-interface SessionStatusView {
-  connections: { connectorId: string; role: string }[];
-  receiptBreakers: { destination: string; state: string; consecutiveFailures: number }[];
-}
-
-async function statusAt(relay: LocalRelay, agentId: string): Promise<SessionStatusView> {
-  const res = await relay.admin("GET", `/v1/agents/${agentId}/status`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as SessionStatusView;
-}
-
-function receiptsFor(hook: StandInHook, correlationId: string) {
-  return hook
-    .receipts()
-    .flatMap((call) => (call.body.receipt?.correlationId === correlationId ? [call.body.receipt] : []));
-}
-
-async function connectedAt(relay: LocalRelay, agentId: string, wanted: boolean) {
-  await waitUntil(
-    async () => (await statusAt(relay, agentId)).connections.some((c) => c.role === "active") === wanted,
-    20_000,
-    `${agentId} ${wanted ? "connected to" : "gone from"} ${relay.url}`,
-  );
-}
+// Two real `wrangler dev` relays with two registries (support/two-relays.ts): alice is homed on A,
+// bob on B; real connectors, real sockets, only webhooks stand in.
+let relayA: TwoRelays["relayA"];
+let relayB: TwoRelays["relayB"];
+let alice: TwoRelays["alice"];
+let bob: TwoRelays["bob"];
+let retiredB: TwoRelays["retiredB"];
+const started: Partial<TwoRelays> = {};
 
 beforeAll(async () => {
-  const [portA, portB] = await twoDistinctPorts();
-  const [originA, originB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
-  const [homeA, homeB] = [join(scratch, "relay-a"), join(scratch, "relay-b")];
-  // Make both homes (registries, receipt keys) first, so each relay can name the other's keys.
-  const varsA = await prepareRelayHome({ home: homeA, origin: originA, iss: "registry-a" });
-  const varsB = await prepareRelayHome({ home: homeB, origin: originB, iss: "registry-b" });
-  const retired = await generateKeyPair("relay-b-retired");
-  retiredB = retired.privateJwk;
-  [relayA, relayB] = await Promise.all([
-    LocalRelay.start({
-      home: homeA,
-      port: portA,
-      iss: "registry-a",
-      extraRegistries: { "registry-b": registryOf(varsB, "registry-b") },
-      trustedRelays: [{ origin: originB, jwksUrl: `${originB}${JWKS_PATH}` }],
-    }),
-    LocalRelay.start({
-      home: homeB,
-      port: portB,
-      iss: "registry-b",
-      extraRegistries: { "registry-a": registryOf(varsA, "registry-a") },
-      trustedRelays: [{ origin: originA, jwks: publicJwks(varsA.RELAY_SIGNING_JWK) }],
-      extraVars: {
-        // Receipts to A retry every few hundred ms and the breaker reopens for 3 s, so an outage
-        // of A opens it within seconds and its end is noticed within seconds.
-        RELAY_RECEIPT_RETRY_BASE_MS: "200",
-        RELAY_RECEIPT_RETRY_MAX_MS: "1000",
-        RELAY_RECEIPT_BREAKER_OPEN_MS: "3000",
-        RELAY_RETIRED_JWKS: JSON.stringify({ keys: [retired.publicJwk] }),
-      },
-    }),
-  ]);
-  alice = await agentWithConnector(relayA, "alice");
-  bob = await agentWithConnector(relayB, "bob");
-  await Promise.all([connectedAt(relayA, "alice", true), connectedAt(relayB, "bob", true)]);
+  ({ relayA, relayB, alice, bob, retiredB } = await startTwoRelays(started));
 });
 
-afterAll(async () => {
-  for (const step of cleanup.reverse()) await step().catch(() => undefined);
-  await Promise.all([relayA?.stop(), relayB?.stop()]);
-});
+afterAll(() => stopTwoRelays(started));
 
 describe("two relays, two registries", () => {
   it("alice@A sends straight to bob@B (toRelay); bob gets it; the delivered receipt crosses back to alice", async () => {

@@ -1,4 +1,4 @@
-import type { ModelConfig, ModelItem } from "./types.js";
+import type { ModelConfig, ModelItem, SendRequest } from "./types.js";
 
 /** How long a 507 asks the sender to wait (a product decision: queues drain at connector speed). */
 export const QUEUE_FULL_RETRY_SECONDS = 30;
@@ -51,4 +51,33 @@ export function planCapacity(
   const ownBytes = own.reduce((sum, i) => sum + i.bytes, 0);
   if (own.length + 1 > senderShare * maxItems || ownBytes + bytes > senderShare * maxBytes) return null;
   return victims;
+}
+
+/** A newly admitted item: queued, never sent, due at once. */
+export function queuedItem(
+  seq: number,
+  request: SendRequest,
+  at: { lane: number; bytes: number; now: number; ttlSeconds: number },
+): ModelItem {
+  return {
+    seq,
+    id: "",
+    sender: request.sender,
+    lane: at.lane,
+    bytes: at.bytes,
+    enqueuedAt: at.now,
+    expiresAt: at.now + at.ttlSeconds * 1000,
+    state: "queued",
+    attempts: 0,
+    everSent: false,
+    nextAt: 0,
+    nextAtLatest: 0,
+    ackDeadline: null,
+    connection: null,
+    finishedAt: null,
+    purged: false,
+    payload: request.body.payload,
+    conversationId: request.body.conversationId,
+    inReplyTo: request.body.inReplyTo,
+  };
 }

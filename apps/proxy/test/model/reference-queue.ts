@@ -1,5 +1,6 @@
 import { PRIORITY_RANK, PROTOCOL_LIMITS } from "@clawrelay/protocol";
-import { planCapacity, QUEUE_FULL_RETRY_SECONDS, TokenBuckets } from "./admission.js";
+import { planCapacity, QUEUE_FULL_RETRY_SECONDS, queuedItem, TokenBuckets } from "./admission.js";
+import { ModelBreaker } from "./breaker.js";
 import type {
   Delivery,
   FailureStatus,
@@ -27,7 +28,7 @@ export class ReferenceQueue {
   readonly items: ModelItem[] = [];
   readonly receipts: { item: ModelItem; status: FailureStatus }[] = [];
   readonly counters = { received: 0, sent: 0, acked: 0, nacked: 0, ack_timeouts: 0, expired: 0, shed: 0 };
-  readonly breaker = { failures: 0, openedAt: null as number | null, probe: false };
+  readonly breaker = new ModelBreaker();
   lastAckedId: string | null = null;
   /** The active connection (a number of this model's own), or null when offline. */
   connection: number | null = null;
@@ -51,9 +52,7 @@ export class ReferenceQueue {
   }
 
   breakerState(): "closed" | "open" | "half_open" {
-    const { openedAt } = this.breaker;
-    if (openedAt === null) return "closed";
-    return this.now - openedAt >= PROTOCOL_LIMITS.breakerOpenMs ? "half_open" : "open";
+    return this.breaker.state(this.now);
   }
 
   // ---- sends (§5: policy → idempotency → rate limit → capacity) ----
@@ -95,27 +94,7 @@ export class ReferenceQueue {
     let ttlSeconds = request.body.ttlSeconds ?? rule.ttlSeconds ?? this.config.defaultTtlSeconds;
     if (rule.ttlSeconds !== undefined) ttlSeconds = Math.min(ttlSeconds, rule.ttlSeconds);
     ttlSeconds = Math.min(ttlSeconds, PROTOCOL_LIMITS.maxTtlSeconds);
-    const item: ModelItem = {
-      seq: this.items.length,
-      id: "",
-      sender: request.sender,
-      lane,
-      bytes,
-      enqueuedAt: this.now,
-      expiresAt: this.now + ttlSeconds * 1000,
-      state: "queued",
-      attempts: 0,
-      everSent: false,
-      nextAt: 0,
-      nextAtLatest: 0,
-      ackDeadline: null,
-      connection: null,
-      finishedAt: null,
-      purged: false,
-      payload: request.body.payload,
-      conversationId: request.body.conversationId,
-      inReplyTo: request.body.inReplyTo,
-    };
+    const item = queuedItem(this.items.length, request, { lane, bytes, now: this.now, ttlSeconds });
     this.items.push(item);
     this.counters.received++;
     if (request.key !== null)
@@ -188,9 +167,7 @@ export class ReferenceQueue {
     }
     if (acked === 0) return [];
     this.counters.acked += acked;
-    this.breaker.failures = 0;
-    this.breaker.openedAt = null;
-    this.breaker.probe = false;
+    this.breaker.close();
     return this.pump();
   }
 
@@ -205,20 +182,8 @@ export class ReferenceQueue {
     }
     if (count === 0) return [];
     this.counters.nacked += count;
-    this.failure();
+    this.breaker.fail(this.now);
     return this.pump();
-  }
-
-  private failure(): void {
-    const state = this.breakerState();
-    if (state === "half_open") {
-      this.breaker.openedAt = this.now;
-      this.breaker.probe = false;
-      return;
-    }
-    this.breaker.failures++;
-    if (state === "closed" && this.breaker.failures >= PROTOCOL_LIMITS.breakerFailureThreshold)
-      this.breaker.openedAt = this.now;
   }
 
   /** Back in the queue without counting the send (a nack, or the socket went away). */
@@ -282,7 +247,7 @@ export class ReferenceQueue {
     }
     if (timedOut.length > 0) {
       this.counters.ack_timeouts += timedOut.length;
-      this.failure();
+      this.breaker.fail(this.now);
     }
   }
 
@@ -291,9 +256,7 @@ export class ReferenceQueue {
    * starts with a closed breaker and everything due now, not behind the old one's backoffs.
    */
   protected handOver(): void {
-    this.breaker.failures = 0;
-    this.breaker.openedAt = null;
-    this.breaker.probe = false;
+    this.breaker.close();
     for (const item of this.items.filter((i) => i.state === "queued")) {
       item.nextAt = 0;
       item.nextAtLatest = 0;
