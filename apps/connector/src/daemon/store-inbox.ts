@@ -1,108 +1,45 @@
-import { type DeliverItem, deliverItemSchema, PRIORITY_RANK, type ProcessedItem } from "@clawrelay/protocol";
+import type { DeliverItem } from "@clawrelay/protocol";
 import type Database from "better-sqlite3";
-import { z } from "zod";
+import { type DeadLetterEntry, type DeadLetterStore, type HeldItem, heldRowSchema } from "./store-dead-letters.js";
+import { describe, hopName, type InboxEntry, parseStoredItem, type StoreInboundResult } from "./store-inbox-items.js";
 import { InboxLanes, inboxRowSchema } from "./store-inbox-lanes.js";
-import { ReceivedStore } from "./store-received.js";
+import type { MetaStore } from "./store-meta.js";
+import type { ReceiptStore } from "./store-receipts.js";
+import type { ReceivedStore } from "./store-received.js";
+import type { PendingReport, ReportOutcome, ReportStore } from "./store-reports.js";
+import type { TraceStore } from "./store-trace.js";
 
-export type ReportOutcome = ProcessedItem["outcome"];
+export type { DeadLetterEntry } from "./store-dead-letters.js";
+export type { InboxEntry, InboxMessage, StoreInboundResult } from "./store-inbox-items.js";
+export type { PendingReport, ReportOutcome } from "./store-reports.js";
 
-export interface StoreInboundResult {
-  /** Ids now durably held (stored now or already seen): acknowledge these, and only after this returns. */
-  ack: string[];
-  /** Ids refused because the inbox is at its cap. */
-  nackInboxFull: string[];
-  /** Items newly stored by this call (duplicates excluded). */
-  stored: DeliverItem[];
-  duplicates: string[];
-}
-
-export interface InboxEntry {
-  id: string;
-  kind: "message" | "receipt";
-  correlationId: string | null;
-  messageId: string | null;
-  attempts: number;
-  receivedAt: number;
-  /** Undefined when the stored JSON no longer parses (a corrupt row); the worker dead-letters it. */
-  item: DeliverItem | undefined;
-}
-
-export interface DeadLetterEntry {
-  id: string;
-  kind: string;
-  correlationId: string | null;
-  messageId: string | null;
-  reason: string;
-  attempts: number;
-  receivedAt: number;
-  deadAt: number;
-  item: unknown;
-}
-
-export interface PendingReport {
-  id: string;
-  outcome: ReportOutcome;
-  reason: string | null;
-}
-
-const deadLetterRowSchema = z.object({
-  id: z.string(),
-  kind: z.string(),
-  correlation_id: z.string().nullable(),
-  message_id: z.string().nullable(),
-  json: z.string(),
-  reason: z.string(),
-  attempts: z.number(),
-  received_at: z.number(),
-  dead_at: z.number(),
-});
-const reportRowSchema = z.object({
-  id: z.string(),
-  outcome: z.enum(["processed", "failed", "dead_lettered"]),
-  reason: z.string().nullable(),
-});
-
-function parseStoredItem(json: string | null): DeliverItem | undefined {
-  if (json === null) return undefined;
-  try {
-    const parsed = deliverItemSchema.safeParse(JSON.parse(json));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+/** What an inbox change writes beside the inbox, each through its owner, in the inbox's transaction. */
+export interface InboxNeighbours {
+  /** Senders and conversations of received messages, for replies (PROTOCOL.md §8). */
+  received: ReceivedStore;
+  receipts: ReceiptStore;
+  reports: ReportStore;
+  deadLetters: DeadLetterStore;
+  trace: TraceStore;
+  meta: MetaStore;
 }
 
 /**
- * A receipt's hook hops carry the message id of the message it reports on, so they are named
- * apart (`receipt_hook_delivered`, `receipt_hook_dead_lettered`): a trace must not read them as
- * that message reaching an agent. No receipt status starts with `hook_`, so these never collide
- * with the `receipt_<status>` hop of a stored receipt.
+ * The durable inbox (`inbox`, and `seen`, the ids taken in within the dedup window): items from
+ * the relay (and local receipts) waiting for the agent's hooks.
  */
-function hopName(kind: "message" | "receipt", hop: string): string {
-  return kind === "message" ? hop : `receipt_hook_${hop.replace(/^hook_/, "")}`;
-}
-
-function describe(item: DeliverItem) {
-  if (item.kind === "message") {
-    return { correlationId: item.correlationId, messageId: item.id, rank: PRIORITY_RANK[item.priority] };
-  }
-  // Receipts ride the critical lane, as they do on the relay.
-  return { correlationId: item.receipt.correlationId, messageId: item.receipt.messageId, rank: 0 };
-}
-
-/** The durable inbox: items from the relay (and local receipts) waiting for the agent's hooks. */
 export class InboxStore {
   private readonly statements;
   readonly lanes: InboxLanes;
-  /** Senders and conversations of received messages, for replies (PROTOCOL.md §8). */
   readonly received: ReceivedStore;
 
   constructor(
     private readonly db: Database.Database,
+    private readonly neighbours: InboxNeighbours,
     private readonly options: { maxItems: number; dedupWindowMs: number },
   ) {
     this.lanes = new InboxLanes(db);
-    this.received = new ReceivedStore(db);
+    this.received = neighbours.received;
     this.statements = {
       seenAt: db.prepare<[string], { seen_at: number }>("SELECT seen_at FROM seen WHERE id = ?"),
       markSeen: db.prepare(
@@ -117,18 +54,11 @@ export class InboxStore {
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, json = excluded.json, state = 'pending', attempts = 0,
            next_attempt_at = excluded.next_attempt_at, received_at = excluded.received_at, finished_at = NULL, last_error = NULL`,
       ),
-      insertReceipt: db.prepare(
-        `INSERT INTO receipts (receipt_id, outbound_id, message_id, correlation_id, status, json, at, stored_at)
-         VALUES (@receiptId, (SELECT outbound_id FROM outbox WHERE message_id = @messageId LIMIT 1), @messageId,
-                 @correlationId, @status, @json, @at, @now)
-         ON CONFLICT (receipt_id) DO NOTHING`,
-      ),
-      trace: db.prepare("INSERT INTO trace (correlation_id, message_id, hop, at, detail) VALUES (?, ?, ?, ?, ?)"),
-      setMeta: db.prepare(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      ),
       get: db.prepare<[string], Record<string, unknown>>(
         "SELECT id, kind, correlation_id, message_id, json, attempts, received_at FROM inbox WHERE id = ?",
+      ),
+      held: db.prepare<[string], Record<string, unknown>>(
+        "SELECT id, kind, correlation_id, message_id, priority_rank, json, received_at FROM inbox WHERE id = ?",
       ),
       delivered: db.prepare(
         "UPDATE inbox SET state = 'delivered', json = NULL, attempts = ?, finished_at = ?, last_error = NULL WHERE id = ?",
@@ -136,32 +66,16 @@ export class InboxStore {
       reschedule: db.prepare("UPDATE inbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?"),
       defer: db.prepare("UPDATE inbox SET next_attempt_at = ? WHERE id = ? AND state = 'pending'"),
       wakePending: db.prepare("UPDATE inbox SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?"),
-      deleteInbox: db.prepare("DELETE FROM inbox WHERE id = ?"),
-      insertDead: db.prepare(
-        `INSERT INTO dead_letters (id, kind, correlation_id, message_id, priority_rank, json, reason, attempts, received_at, dead_at)
-         SELECT id, kind, correlation_id, message_id, priority_rank, COALESCE(json, 'null'), @reason, @attempts, received_at, @now
-         FROM inbox WHERE id = @id
-         ON CONFLICT (id) DO UPDATE SET json = excluded.json, reason = excluded.reason, attempts = excluded.attempts,
-           dead_at = excluded.dead_at`,
-      ),
-      addReport: db.prepare(
-        "INSERT INTO pending_reports (id, outcome, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason",
-      ),
-      listReports: db.prepare<[number], Record<string, unknown>>(
-        "SELECT id, outcome, reason FROM pending_reports ORDER BY created_at LIMIT ?",
-      ),
-      deleteReport: db.prepare("DELETE FROM pending_reports WHERE id = ?"),
-      listDead: db.prepare<[number], Record<string, unknown>>(
-        "SELECT id, kind, correlation_id, message_id, json, reason, attempts, received_at, dead_at FROM dead_letters ORDER BY dead_at DESC LIMIT ?",
-      ),
-      allDeadIds: db.prepare<[], { id: string }>("SELECT id FROM dead_letters ORDER BY dead_at"),
-      replayOne: db.prepare(
+      delete: db.prepare("DELETE FROM inbox WHERE id = ?"),
+      // A replayed dead letter keeps its arrival time; an inbox row of the same id is started afresh.
+      restore: db.prepare(
         `INSERT INTO inbox (id, kind, correlation_id, message_id, priority_rank, json, state, attempts, next_attempt_at, received_at)
-         SELECT id, kind, correlation_id, message_id, priority_rank, json, 'pending', 0, @now, received_at FROM dead_letters WHERE id = @id
+         VALUES (@id, @kind, @correlationId, @messageId, @priorityRank, @json, 'pending', 0, @now, @receivedAt)
          ON CONFLICT (id) DO UPDATE SET json = excluded.json, state = 'pending', attempts = 0,
            next_attempt_at = excluded.next_attempt_at, finished_at = NULL, last_error = NULL`,
       ),
-      deleteDead: db.prepare("DELETE FROM dead_letters WHERE id = ?"),
+      pruneSeen: db.prepare<[number]>("DELETE FROM seen WHERE seen_at < ?"),
+      pruneDelivered: db.prepare<[number]>("DELETE FROM inbox WHERE state = 'delivered' AND finished_at < ?"),
     };
   }
 
@@ -190,7 +104,7 @@ export class InboxStore {
         result.stored.push(item);
       }
       const last = items[items.length - 1];
-      if (last && result.ack.includes(last.id)) this.statements.setMeta.run("lastReceivedId", last.id);
+      if (last && result.ack.includes(last.id)) this.neighbours.meta.set("lastReceivedId", last.id);
       return result;
     });
     return run.immediate();
@@ -209,21 +123,10 @@ export class InboxStore {
       json: JSON.stringify(item),
       now,
     });
-    if (item.kind === "message") this.received.remember(item, now);
-    if (item.kind === "receipt") {
-      const receipt = item.receipt;
-      this.statements.insertReceipt.run({
-        receiptId: receipt.receiptId,
-        messageId: receipt.messageId,
-        correlationId: receipt.correlationId,
-        status: receipt.status,
-        json: JSON.stringify(receipt),
-        at: receipt.at,
-        now,
-      });
-    }
+    if (item.kind === "message") this.neighbours.received.remember(item, now);
+    if (item.kind === "receipt") this.neighbours.receipts.record(item.receipt, now);
     const hop = item.kind === "message" ? "inbox_stored" : `receipt_${item.receipt.status}`;
-    this.statements.trace.run(correlationId, messageId, hop, now, null);
+    this.neighbours.trace.record(correlationId, messageId, hop, now, null);
   }
 
   /**
@@ -253,14 +156,14 @@ export class InboxStore {
 
   /** A hop of an entry's trip through the agent's hooks (named apart for receipts, see hopName). */
   private traceHook(entry: InboxEntry, hop: string, now: number, detail: string | null): void {
-    this.statements.trace.run(entry.correlationId, entry.messageId, hopName(entry.kind, hop), now, detail);
+    this.neighbours.trace.record(entry.correlationId, entry.messageId, hopName(entry.kind, hop), now, detail);
   }
 
   markDelivered(entry: InboxEntry, attempts: number, now: number): void {
     this.db
       .transaction(() => {
         this.statements.delivered.run(attempts, now, entry.id);
-        if (entry.kind === "message") this.statements.addReport.run(entry.id, "processed", null, now);
+        if (entry.kind === "message") this.neighbours.reports.add(entry.id, "processed", null, now);
         this.traceHook(entry, "hook_delivered", now, null);
       })
       .immediate();
@@ -285,6 +188,7 @@ export class InboxStore {
     return this.statements.wakePending.run(now, now).changes;
   }
 
+  /** Move an item the hooks never took from the inbox to the dead letters, in one transaction. */
   deadLetter(
     entry: InboxEntry,
     attempts: number,
@@ -294,67 +198,56 @@ export class InboxStore {
   ): void {
     this.db
       .transaction(() => {
-        this.statements.insertDead.run({ id: entry.id, reason, attempts, now });
-        this.statements.deleteInbox.run(entry.id);
-        if (entry.kind === "message") this.statements.addReport.run(entry.id, outcome, reason.slice(0, 500), now);
+        const held = this.held(entry.id);
+        if (held) this.neighbours.deadLetters.add(held, reason, attempts, now);
+        this.statements.delete.run(entry.id);
+        if (entry.kind === "message") this.neighbours.reports.add(entry.id, outcome, reason.slice(0, 500), now);
         this.traceHook(entry, "dead_lettered", now, reason);
       })
       .immediate();
   }
 
+  private held(id: string): HeldItem | undefined {
+    const raw = this.statements.held.get(id);
+    return raw ? heldRowSchema.parse(raw) : undefined;
+  }
+
   pendingReports(limit: number): PendingReport[] {
-    return this.statements.listReports.all(limit).map((row) => reportRowSchema.parse(row));
+    return this.neighbours.reports.list(limit);
   }
 
   reportSent(id: string): void {
-    this.statements.deleteReport.run(id);
+    this.neighbours.reports.remove(id);
   }
 
   listDeadLetters(limit: number): DeadLetterEntry[] {
-    return this.statements.listDead.all(limit).map((raw) => {
-      const row = deadLetterRowSchema.parse(raw);
-      let item: unknown = null;
-      try {
-        item = JSON.parse(row.json);
-      } catch {
-        item = null;
-      }
-      return {
-        id: row.id,
-        kind: row.kind,
-        correlationId: row.correlation_id,
-        messageId: row.message_id,
-        reason: row.reason,
-        attempts: row.attempts,
-        receivedAt: row.received_at,
-        deadAt: row.dead_at,
-        item,
-      };
-    });
+    return this.neighbours.deadLetters.list(limit);
   }
 
   /** Move dead letters (all, or the given ids) back into the inbox for another round of hook delivery. */
   replayDeadLetters(ids: readonly string[] | undefined, now: number): string[] {
+    const { deadLetters, trace } = this.neighbours;
     return this.db
       .transaction(() => {
-        const wanted = ids ?? this.statements.allDeadIds.all().map((row) => row.id);
+        const wanted = ids ?? deadLetters.ids();
         const replayed: string[] = [];
         for (const id of wanted) {
-          const moved = this.statements.replayOne.run({ id, now });
-          if (moved.changes === 0) continue;
-          this.statements.deleteDead.run(id);
+          const held = deadLetters.held(id);
+          if (!held) continue;
+          this.statements.restore.run({ ...held, now });
+          deadLetters.remove(id);
           const row = inboxRowSchema.parse(this.statements.get.get(id));
-          this.statements.trace.run(
-            row.correlation_id,
-            row.message_id,
-            hopName(row.kind, "dead_letter_replayed"),
-            now,
-            null,
-          );
+          trace.record(row.correlation_id, row.message_id, hopName(row.kind, "dead_letter_replayed"), now, null);
           replayed.push(id);
         }
         return replayed;
       })
       .immediate();
+  }
+
+  /** Forget ids seen before `seenBefore` and delivered rows finished before `finishedBefore`; in the prune transaction. */
+  prune(seenBefore: number, finishedBefore: number): void {
+    this.statements.pruneSeen.run(seenBefore);
+    this.statements.pruneDelivered.run(finishedBefore);
   }
 }

@@ -1,116 +1,24 @@
-import { PRIORITY_RANK, type Priority, type Receipt, receiptSchema } from "@clawrelay/protocol";
+import { PRIORITY_RANK, type Receipt } from "@clawrelay/protocol";
 import type Database from "better-sqlite3";
 import { z } from "zod";
 import type { InboxStore } from "./store-inbox.js";
+import type { OutboxLookup } from "./store-outbox-lookup.js";
+import { type EnqueueResult, type NewOutbound, type OutboundRecord, recordSchema } from "./store-outbox-record.js";
+import type { ReceiptStore } from "./store-receipts.js";
+import type { TraceHop, TraceStore } from "./store-trace.js";
 
-export type OutboundState = "queued" | "sending" | "sent" | "failed";
+export type { SessionKeyLookup } from "./store-outbox-lookup.js";
+export type { EnqueueResult, NewOutbound, OutboundRecord, OutboundState } from "./store-outbox-record.js";
+export type { TraceHop } from "./store-trace.js";
 
-export interface NewOutbound {
-  outboundId: string;
-  to: string;
-  toRelay: string | null;
-  /** The exact JSON body sent to the relay; fixed so every retry carries the same Content-Digest. */
-  body: string;
-  priority: Priority;
-  idempotencyKey: string;
-  correlationId: string;
-  expiresAt: number;
-  conversationId?: string | null;
-  inReplyTo?: string | null;
-  /** The local OpenClaw session that sent it (`X-Claw-Session-Key`), for routing its receipts and replies. */
-  sessionKey?: string | null;
+export interface OutboxCounts {
+  queued: number;
+  sending: number;
+  sent: number;
+  failed: number;
 }
 
-export interface OutboundRecord {
-  outboundId: string;
-  to: string;
-  toRelay: string | null;
-  body: string;
-  priorityRank: number;
-  idempotencyKey: string;
-  correlationId: string;
-  state: OutboundState;
-  attempts: number;
-  nextAttemptAt: number;
-  createdAt: number;
-  updatedAt: number;
-  expiresAt: number;
-  messageId: string | null;
-  lastError: string | null;
-  conversationId: string | null;
-  inReplyTo: string | null;
-  sessionKey: string | null;
-}
-
-/** What the hook formats may ask about the agent's own outbound messages. */
-export interface SessionKeyLookup {
-  /**
-   * The session key stored with the outbound message named by its relay message id, outbound id
-   * or correlation id (the latest such message that has one); undefined when none.
-   */
-  sessionKeyForMessage(idOrCorrelationId: string): string | undefined;
-}
-
-export type EnqueueResult =
-  | { ok: true; duplicate: boolean; record: OutboundRecord }
-  | { ok: false; reason: "outbox_full" };
-
-export interface TraceHop {
-  hop: string;
-  at: number;
-  messageId: string | null;
-  detail: string | null;
-}
-
-const recordSchema = z
-  .object({
-    outbound_id: z.string(),
-    to_agent: z.string(),
-    to_relay: z.string().nullable(),
-    body: z.string(),
-    priority_rank: z.number(),
-    idempotency_key: z.string(),
-    correlation_id: z.string(),
-    state: z.enum(["queued", "sending", "sent", "failed"]),
-    attempts: z.number(),
-    next_attempt_at: z.number(),
-    created_at: z.number(),
-    updated_at: z.number(),
-    expires_at: z.number(),
-    message_id: z.string().nullable(),
-    last_error: z.string().nullable(),
-    conversation_id: z.string().nullable(),
-    in_reply_to: z.string().nullable(),
-    session_key: z.string().nullable(),
-  })
-  .transform(
-    (row): OutboundRecord => ({
-      outboundId: row.outbound_id,
-      to: row.to_agent,
-      toRelay: row.to_relay,
-      body: row.body,
-      priorityRank: row.priority_rank,
-      idempotencyKey: row.idempotency_key,
-      correlationId: row.correlation_id,
-      state: row.state,
-      attempts: row.attempts,
-      nextAttemptAt: row.next_attempt_at,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      expiresAt: row.expires_at,
-      messageId: row.message_id,
-      lastError: row.last_error,
-      conversationId: row.conversation_id,
-      inReplyTo: row.in_reply_to,
-      sessionKey: row.session_key,
-    }),
-  );
-const traceRowSchema = z.object({
-  hop: z.string(),
-  at: z.number(),
-  message_id: z.string().nullable(),
-  detail: z.string().nullable(),
-});
+const stateCountSchema = z.object({ state: z.string(), n: z.number() });
 
 /**
  * The queries the drain runs on every pass; each must stay an index lookup whatever the outbox's
@@ -128,13 +36,26 @@ export const DRAIN_QUERIES = {
     ORDER BY outbound_id LIMIT 1`,
 } as const;
 
-/** The durable outbox: messages from the agent, kept until the relay has accepted (or refused) them. */
+/** What the outbox writes beside its own tables, each through its owner. */
+export interface OutboxNeighbours {
+  /** The outbox's read side (the same tables). */
+  lookup: OutboxLookup;
+  /** A failed message's local receipt goes to the agent's receipt hook through the inbox. */
+  inbox: Pick<InboxStore, "insertItem">;
+  receipts: ReceiptStore;
+  trace: TraceStore;
+}
+
+/**
+ * The durable outbox (`outbox`, and `outbox_streams`, each stream's head): messages from the
+ * agent, kept until the relay has accepted (or refused) them.
+ */
 export class OutboxStore {
   private readonly statements;
 
   constructor(
     private readonly db: Database.Database,
-    private readonly inbox: InboxStore,
+    private readonly neighbours: OutboxNeighbours,
     private readonly options: { maxItems: number },
   ) {
     this.statements = {
@@ -144,7 +65,6 @@ export class OutboxStore {
       byKey: db.prepare<[string, string], Record<string, unknown>>(
         "SELECT * FROM outbox WHERE to_agent = ? AND idempotency_key = ?",
       ),
-      get: db.prepare<[string], Record<string, unknown>>("SELECT * FROM outbox WHERE outbound_id = ?"),
       insert: db.prepare(
         `INSERT INTO outbox (outbound_id, to_agent, to_relay, body, priority_rank, idempotency_key, correlation_id, state,
            attempts, next_attempt_at, created_at, updated_at, expires_at, conversation_id, in_reply_to, session_key)
@@ -162,9 +82,6 @@ export class OutboxStore {
       endStream: db.prepare("DELETE FROM outbox_streams WHERE to_agent = ? AND priority_rank = ?"),
       expired: db.prepare<[number], Record<string, unknown>>(DRAIN_QUERIES.expired),
       setState: db.prepare("UPDATE outbox SET state = ?, updated_at = ? WHERE outbound_id = ?"),
-      traceSend: db.prepare(
-        "INSERT INTO trace (correlation_id, message_id, hop, at, detail) SELECT correlation_id, NULL, 'relay_send', ?, outbound_id FROM outbox WHERE outbound_id = ?",
-      ),
       sent: db.prepare(
         "UPDATE outbox SET state = 'sent', message_id = ?, attempts = ?, updated_at = ?, last_error = NULL WHERE outbound_id = ?",
       ),
@@ -177,24 +94,11 @@ export class OutboxStore {
       recover: db.prepare(
         "UPDATE outbox SET state = 'queued', next_attempt_at = MIN(next_attempt_at, ?) WHERE state IN ('queued', 'sending')",
       ),
-      trace: db.prepare("INSERT INTO trace (correlation_id, message_id, hop, at, detail) VALUES (?, ?, ?, ?, ?)"),
-      receipts: db.prepare<[string, string], { json: string }>(
-        "SELECT json FROM receipts WHERE outbound_id = ? OR message_id = ? ORDER BY at, stored_at",
+      countByState: db.prepare<[], Record<string, unknown>>("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state"),
+      oldestActive: db.prepare<[], { at: number | null }>(
+        "SELECT MIN(created_at) AS at FROM outbox WHERE state IN ('queued', 'sending')",
       ),
-      traceFor: db.prepare<[string, string], Record<string, unknown>>(
-        "SELECT hop, at, message_id, detail FROM trace WHERE correlation_id = ? OR message_id = ? ORDER BY seq",
-      ),
-      linkReceipts: db.prepare("UPDATE receipts SET outbound_id = ? WHERE message_id = ? AND outbound_id IS NULL"),
-      // Each an index lookup (outbox_message, the primary key, outbox_correlation).
-      sessionByMessage: db.prepare<[string], { session_key: string }>(
-        "SELECT session_key FROM outbox WHERE message_id = ? AND session_key IS NOT NULL ORDER BY outbound_id DESC LIMIT 1",
-      ),
-      sessionByOutbound: db.prepare<[string], { session_key: string }>(
-        "SELECT session_key FROM outbox WHERE outbound_id = ? AND session_key IS NOT NULL",
-      ),
-      sessionByCorrelation: db.prepare<[string], { session_key: string }>(
-        "SELECT session_key FROM outbox WHERE correlation_id = ? AND session_key IS NOT NULL ORDER BY outbound_id DESC LIMIT 1",
-      ),
+      prune: db.prepare<[number]>("DELETE FROM outbox WHERE state IN ('sent', 'failed') AND updated_at < ?"),
     };
   }
 
@@ -222,25 +126,21 @@ export class OutboxStore {
           sessionKey: message.sessionKey ?? null,
         });
         this.statements.joinStream.run(message.to, PRIORITY_RANK[message.priority], message.outboundId);
-        this.statements.trace.run(message.correlationId, null, "outbox_queued", now, message.outboundId);
-        return { ok: true, duplicate: false, record: recordSchema.parse(this.statements.get.get(message.outboundId)) };
+        this.neighbours.trace.record(message.correlationId, null, "outbox_queued", now, message.outboundId);
+        const record = this.neighbours.lookup.get(message.outboundId);
+        if (!record) throw new Error("outbound message missing right after its insert");
+        return { ok: true, duplicate: false, record };
       })
       .immediate();
   }
 
   /** See SessionKeyLookup: an exact id (relay message id, then outbound id) before a correlation id. */
   sessionKeyForMessage(idOrCorrelationId: string): string | undefined {
-    const { sessionByMessage, sessionByOutbound, sessionByCorrelation } = this.statements;
-    const row =
-      sessionByMessage.get(idOrCorrelationId) ??
-      sessionByOutbound.get(idOrCorrelationId) ??
-      sessionByCorrelation.get(idOrCorrelationId);
-    return row?.session_key;
+    return this.neighbours.lookup.sessionKeyForMessage(idOrCorrelationId);
   }
 
   get(outboundId: string): OutboundRecord | undefined {
-    const row = this.statements.get.get(outboundId);
-    return row ? recordSchema.parse(row) : undefined;
+    return this.neighbours.lookup.get(outboundId);
   }
 
   /** Stream heads due now: critical, normal, low, then age. */
@@ -261,7 +161,8 @@ export class OutboxStore {
     this.db
       .transaction(() => {
         this.statements.setState.run("sending", now, outboundId);
-        this.statements.traceSend.run(now, outboundId);
+        const record = this.neighbours.lookup.get(outboundId);
+        if (record) this.neighbours.trace.record(record.correlationId, null, "relay_send", now, record.outboundId);
       })
       .immediate();
   }
@@ -271,8 +172,8 @@ export class OutboxStore {
       .transaction(() => {
         this.statements.sent.run(messageId, attempts, now, record.outboundId);
         this.advanceStream(record);
-        if (messageId) this.statements.linkReceipts.run(record.outboundId, messageId);
-        this.statements.trace.run(record.correlationId, messageId, "relay_accepted", now, record.outboundId);
+        if (messageId) this.neighbours.receipts.link(record.outboundId, messageId);
+        this.neighbours.trace.record(record.correlationId, messageId, "relay_accepted", now, record.outboundId);
       })
       .immediate();
   }
@@ -281,7 +182,7 @@ export class OutboxStore {
     this.db
       .transaction(() => {
         this.statements.reschedule.run(attempts, nextAttemptAt, error, now, record.outboundId);
-        this.statements.trace.run(record.correlationId, null, "relay_retry", now, error);
+        this.neighbours.trace.record(record.correlationId, null, "relay_retry", now, error);
       })
       .immediate();
   }
@@ -300,9 +201,10 @@ export class OutboxStore {
       .transaction(() => {
         this.statements.failed.run(attempts, receipt.reason ?? receipt.status, now, record.outboundId);
         this.advanceStream(record);
-        this.inbox.insertItem({ kind: "receipt", id: `local-${receipt.receiptId}`, receipt }, now);
-        this.statements.linkReceipts.run(record.outboundId, receipt.messageId);
-        this.statements.trace.run(record.correlationId, null, `local_${receipt.status}`, now, receipt.reason ?? null);
+        this.neighbours.inbox.insertItem({ kind: "receipt", id: `local-${receipt.receiptId}`, receipt }, now);
+        this.neighbours.receipts.link(record.outboundId, receipt.messageId);
+        const hop = `local_${receipt.status}`;
+        this.neighbours.trace.record(record.correlationId, null, hop, now, receipt.reason ?? null);
       })
       .immediate();
   }
@@ -320,20 +222,31 @@ export class OutboxStore {
   }
 
   receiptsFor(record: OutboundRecord): Receipt[] {
-    return this.statements.receipts.all(record.outboundId, record.messageId ?? record.outboundId).flatMap((row) => {
-      try {
-        const parsed = receiptSchema.safeParse(JSON.parse(row.json));
-        return parsed.success ? [parsed.data] : [];
-      } catch {
-        return [];
-      }
-    });
+    return this.neighbours.receipts.forOutbound(record.outboundId, record.messageId ?? record.outboundId);
   }
 
   traceFor(record: OutboundRecord): TraceHop[] {
-    return this.statements.traceFor.all(record.correlationId, record.messageId ?? record.outboundId).map((raw) => {
-      const row = traceRowSchema.parse(raw);
-      return { hop: row.hop, at: row.at, messageId: row.message_id, detail: row.detail };
-    });
+    return this.neighbours.trace
+      .hops(record.correlationId, record.messageId ?? record.outboundId, -1)
+      .map(({ hop, at, messageId, detail }) => ({ hop, at, messageId, detail }));
+  }
+
+  counts(): OutboxCounts {
+    const counts: OutboxCounts = { queued: 0, sending: 0, sent: 0, failed: 0 };
+    for (const raw of this.statements.countByState.all()) {
+      const row = stateCountSchema.parse(raw);
+      if (row.state in counts) counts[row.state as keyof OutboxCounts] = row.n;
+    }
+    return counts;
+  }
+
+  /** When the oldest message still waiting for a relay arrived. */
+  oldestActiveAt(): number | null {
+    return this.statements.oldestActive.get()?.at ?? null;
+  }
+
+  /** Drop messages that ended before `before`; call inside the store's prune transaction. */
+  prune(before: number): void {
+    this.statements.prune.run(before);
   }
 }

@@ -2,14 +2,21 @@ import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { DeliverItem } from "@clawrelay/protocol";
 import Database from "better-sqlite3";
-import { ulid } from "ulid";
-import { z } from "zod";
+import { DeadLetterStore } from "./store-dead-letters.js";
 import { InboxStore, type StoreInboundResult } from "./store-inbox.js";
-import { OutboxStore, type SessionKeyLookup } from "./store-outbox.js";
+import { InboxViews } from "./store-inbox-views.js";
+import { MetaStore, type ResumeState } from "./store-meta.js";
+import { type OutboxCounts, OutboxStore } from "./store-outbox.js";
+import { OutboxLookup, type SessionKeyLookup } from "./store-outbox-lookup.js";
+import { ReceiptStore } from "./store-receipts.js";
+import { ReceivedStore } from "./store-received.js";
+import { ReportStore } from "./store-reports.js";
 import { migrate } from "./store-schema.js";
 import { TraceStore } from "./store-trace.js";
+import { TraceLookup } from "./store-trace-lookup.js";
 
-export type { SessionKeyLookup } from "./store-outbox.js";
+export type { ResumeState } from "./store-meta.js";
+export type { SessionKeyLookup } from "./store-outbox-lookup.js";
 
 export const STORE_FILE_NAME = "connector.sqlite";
 
@@ -21,33 +28,30 @@ export interface StoreOptions {
 
 export interface StoreCounts {
   inboxPending: number;
-  outbox: { queued: number; sending: number; sent: number; failed: number };
+  outbox: OutboxCounts;
   deadLetters: number;
   pendingReports: number;
-}
-
-export interface ResumeState {
-  lastReceivedId: string | null;
-  offlineSinceMs: number | null;
 }
 
 /** How long finished rows (delivered inbox rows, sent/failed outbox rows, receipts, trace) are kept. */
 const FINISHED_RETENTION_MS = 7 * 86_400_000;
 
-const countRowSchema = z.object({ n: z.number() });
-const oldestRowSchema = z.object({ at: z.number().nullable() });
-const stateCountSchema = z.object({ state: z.string(), n: z.number() });
-
 /**
  * The connector's SQLite store in `dataDir`: WAL, synchronous=FULL so a committed
  * batch survives power loss before it is acknowledged to the relay.
+ *
+ * Each table has one owner module (store-<owner>*.ts) that alone reads and writes it; an
+ * operation that spans tables runs in its owner's transaction and calls the other owners inside
+ * it. This class wires the owners (each is built on those it writes through, never the reverse)
+ * and answers what spans all of them: counts, pruning, the durability switch.
  */
 export class Store implements SessionKeyLookup {
   readonly inbox: InboxStore;
   readonly outbox: OutboxStore;
-  readonly trace: TraceStore;
+  readonly trace: TraceLookup;
   private readonly db: Database.Database;
-  private readonly meta;
+  private readonly meta: MetaStore;
+  private readonly owners;
 
   constructor(
     readonly path: string,
@@ -61,19 +65,28 @@ export class Store implements SessionKeyLookup {
     this.db.pragma("busy_timeout = 5000");
     this.db.pragma("foreign_keys = ON");
     migrate(this.db);
-    this.inbox = new InboxStore(this.db, {
-      maxItems: options.inboxMaxItems,
-      dedupWindowMs: options.dedupWindowMs,
-    });
-    this.outbox = new OutboxStore(this.db, this.inbox, { maxItems: options.outboxMaxItems });
-    this.trace = new TraceStore(this.db);
-    this.meta = {
-      get: this.db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
-      set: this.db.prepare(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      ),
-      delete: this.db.prepare("DELETE FROM meta WHERE key = ?"),
-    };
+    const db = this.db;
+    const meta = new MetaStore(db);
+    const trace = new TraceStore(db);
+    const reports = new ReportStore(db);
+    const deadLetters = new DeadLetterStore(db);
+    const received = new ReceivedStore(db);
+    const outboxLookup = new OutboxLookup(db);
+    const receipts = new ReceiptStore(db, outboxLookup);
+    const inboxViews = new InboxViews(db);
+    this.meta = meta;
+    this.inbox = new InboxStore(
+      db,
+      { received, receipts, reports, deadLetters, trace, meta },
+      { maxItems: options.inboxMaxItems, dedupWindowMs: options.dedupWindowMs },
+    );
+    this.outbox = new OutboxStore(
+      db,
+      { lookup: outboxLookup, inbox: this.inbox, receipts, trace },
+      { maxItems: options.outboxMaxItems },
+    );
+    this.trace = new TraceLookup({ trace, outbox: outboxLookup, inbox: inboxViews, deadLetters });
+    this.owners = { trace, reports, deadLetters, received, receipts, inboxViews };
   }
 
   static open(dataDir: string, options: StoreOptions): Store {
@@ -117,76 +130,51 @@ export class Store implements SessionKeyLookup {
     }
   }
 
-  getMeta(key: string): string | undefined {
-    return this.meta.get.get(key)?.value;
-  }
-
-  setMeta(key: string, value: string | null): void {
-    if (value === null) this.meta.delete.run(key);
-    else this.meta.set.run(key, value);
-  }
-
   /** The configured id wins; otherwise one random id made on first start and kept. */
   connectorId(configured: string | undefined): string {
-    if (configured) return configured;
-    const existing = this.getMeta("connectorId");
-    if (existing) return existing;
-    const made = `c-${ulid().toLowerCase()}`;
-    this.setMeta("connectorId", made);
-    return made;
+    return this.meta.connectorId(configured);
   }
 
   resumeState(): ResumeState {
-    const offline = this.getMeta("offlineSinceMs");
-    const offlineSinceMs = offline !== undefined && /^\d+$/.test(offline) ? Number(offline) : null;
-    return { lastReceivedId: this.getMeta("lastReceivedId") ?? null, offlineSinceMs };
+    return this.meta.resumeState();
   }
 
   /** Remember when the link went down, keeping the earliest moment of an unbroken outage. */
   markOffline(since: number): void {
-    if (this.getMeta("offlineSinceMs") === undefined) this.setMeta("offlineSinceMs", String(since));
+    this.meta.markOffline(since);
   }
 
   markOnline(): void {
-    this.setMeta("offlineSinceMs", null);
+    this.meta.markOnline();
   }
 
   counts(): StoreCounts {
-    const count = (sql: string) => countRowSchema.parse(this.db.prepare(sql).get()).n;
-    const outbox = { queued: 0, sending: 0, sent: 0, failed: 0 };
-    for (const raw of this.db.prepare("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state").all()) {
-      const row = stateCountSchema.parse(raw);
-      if (row.state in outbox) outbox[row.state as keyof typeof outbox] = row.n;
-    }
     return {
-      inboxPending: count("SELECT COUNT(*) AS n FROM inbox WHERE state = 'pending'"),
-      outbox,
-      deadLetters: count("SELECT COUNT(*) AS n FROM dead_letters"),
-      pendingReports: count("SELECT COUNT(*) AS n FROM pending_reports"),
+      inboxPending: this.owners.inboxViews.pendingCount(),
+      outbox: this.outbox.counts(),
+      deadLetters: this.owners.deadLetters.count(),
+      pendingReports: this.owners.reports.count(),
     };
   }
 
   /** When the oldest outbound message still waiting for a relay, and the oldest undelivered inbox item, arrived. */
   oldestPending(): { outboxQueuedAt: number | null; inboxPendingAt: number | null } {
-    const at = (sql: string) => oldestRowSchema.parse(this.db.prepare(sql).get()).at;
-    return {
-      outboxQueuedAt: at("SELECT MIN(created_at) AS at FROM outbox WHERE state IN ('queued', 'sending')"),
-      inboxPendingAt: at("SELECT MIN(received_at) AS at FROM inbox WHERE state = 'pending'"),
-    };
+    return { outboxQueuedAt: this.outbox.oldestActiveAt(), inboxPendingAt: this.owners.inboxViews.oldestPendingAt() };
   }
 
   /** Drop what no longer serves dedup, status or trace. Cheap; run at start and periodically. */
   prune(now: number): void {
     const finishedBefore = now - FINISHED_RETENTION_MS;
+    const dedupBefore = now - this.options.dedupWindowMs;
+    const { received, receipts, trace, reports } = this.owners;
     this.db
       .transaction(() => {
-        this.db.prepare("DELETE FROM seen WHERE seen_at < ?").run(now - this.options.dedupWindowMs);
-        this.inbox.received.prune(now - this.options.dedupWindowMs);
-        this.db.prepare("DELETE FROM inbox WHERE state = 'delivered' AND finished_at < ?").run(finishedBefore);
-        this.db.prepare("DELETE FROM outbox WHERE state IN ('sent', 'failed') AND updated_at < ?").run(finishedBefore);
-        this.db.prepare("DELETE FROM receipts WHERE stored_at < ?").run(finishedBefore);
-        this.db.prepare("DELETE FROM trace WHERE at < ?").run(finishedBefore);
-        this.db.prepare("DELETE FROM pending_reports WHERE created_at < ?").run(finishedBefore);
+        this.inbox.prune(dedupBefore, finishedBefore);
+        received.prune(dedupBefore);
+        this.outbox.prune(finishedBefore);
+        receipts.prune(finishedBefore);
+        trace.prune(finishedBefore);
+        reports.prune(finishedBefore);
       })
       .immediate();
   }
