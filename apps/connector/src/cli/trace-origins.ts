@@ -1,4 +1,4 @@
-import { relayOriginOf } from "../daemon/outbound.js";
+import { relayOriginOf } from "../daemon/outbound-message.js";
 import type { RelaySkipped } from "./trace-report.js";
 import type { RelayAuth } from "./trace-sources.js";
 

@@ -1,53 +1,12 @@
-import type { ProcessedFrame } from "@clawrelay/protocol";
-import type { Logger } from "pino";
-import { Breaker, type BreakerState, isBrokenCircuit } from "./breaker.js";
-import type { Clock, Random } from "./clock.js";
+import { Breaker, isBrokenCircuit } from "./breaker.js";
 import { EXPIRED_IN_INBOX, HookRetryBudget, type Verdict } from "./hook-budget.js";
-import { type FetchLike, type HookFormat, type HookResult, postHook } from "./hook-client.js";
-import type { HookFormatName } from "./hook-formats/types.js";
+import { type HookResult, postHook } from "./hook-client.js";
 import { ReportFlusher } from "./inbound-reports.js";
-import type { ConnectorMetrics } from "./metrics.js";
+import type { HookHold, InboundOptions, InboundStatus } from "./inbound-types.js";
 import { Pump } from "./pump.js";
-import type { StopPoints } from "./stop-points.js";
-import type { Store } from "./store.js";
 import type { InboxEntry } from "./store-inbox.js";
 
-export interface InboundOptions {
-  store: Store;
-  clock: Clock;
-  random: Random;
-  fetch: FetchLike;
-  logger: Logger;
-  format: HookFormat;
-  maxAttempts: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  breakerFailures: number;
-  breakerOpenMs: number;
-  concurrency: number;
-  /** Send a `processed` frame on the live link; false when there is none (it stays queued). */
-  sendReport: (frame: ProcessedFrame) => boolean;
-  metrics?: ConnectorMetrics;
-  /** A test harness's stop just before a hook call (stop-points.ts). */
-  stopPoints?: StopPoints;
-}
-
-export interface HookHold {
-  reason: string;
-  status: number;
-  since: number;
-}
-
-export interface InboundStatus {
-  format: HookFormatName;
-  breaker: BreakerState;
-  inFlight: number;
-  lastError: { reason: string; at: number } | null;
-  /** When the hook last took an item (the §6 health frame's `lastSuccessAt`). */
-  lastSuccessAt: number | null;
-  /** Set when the hook refused our credentials: no call is made until a restart with a fixed config. */
-  held: HookHold | null;
-}
+export type { HookDeliveryConfig, HookHold, InboundOptions, InboundStatus } from "./inbound-types.js";
 
 /** Carries a retryable hook answer through the breaker so it counts as a failure there. */
 class RetryableHookFailure extends Error {
@@ -81,14 +40,14 @@ export class InboundWorker {
   private held: HookHold | null = null;
 
   constructor(private readonly options: InboundOptions) {
-    const { store, clock, logger } = options;
-    this.budget = new HookRetryBudget(options);
+    const { store, clock, logger, delivery } = options;
+    this.budget = new HookRetryBudget({ ...delivery, random: options.random });
     this.reports = new ReportFlusher(store, clock, options.sendReport);
     this.breaker = new Breaker(
       "hook",
       {
-        failures: options.breakerFailures,
-        openMs: options.breakerOpenMs,
+        failures: delivery.breakerFailures,
+        openMs: delivery.breakerOpenMs,
         isFailure: (error) => error instanceof RetryableHookFailure,
         now: () => clock.now(),
       },
@@ -102,7 +61,7 @@ export class InboundWorker {
     );
     this.pump = new Pump<InboxEntry>({
       clock,
-      concurrency: options.concurrency,
+      concurrency: delivery.concurrency,
       pick: (now, limit, busy) => {
         if (this.held || this.breaker.isShut()) {
           this.tendWaiting(now, busy);
@@ -122,7 +81,7 @@ export class InboundWorker {
           "inbound worker step failed",
         );
         // Keep the item, but not in a tight loop: try it again after the longest backoff.
-        if (store.isOpen) store.inbox.defer(entry.id, clock.now() + options.backoffMaxMs);
+        if (store.isOpen) store.inbox.defer(entry.id, clock.now() + delivery.backoffMaxMs);
       },
     });
     // Items parked behind a held hook (NEVER: "until a restart") or an open breaker waited for

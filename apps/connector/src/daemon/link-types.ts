@@ -1,6 +1,7 @@
 import type { DeliverItem, ReconnectAckFrame, RelayFrame } from "@clawrelay/protocol";
 import type { Logger } from "pino";
 import type { Clock, Random } from "./clock.js";
+import type { LinkOutlet } from "./link-outlet.js";
 import type { ReconnectTiming } from "./link-policy.js";
 import type { Signer } from "./signer.js";
 import type { ResumeState } from "./store.js";
@@ -26,18 +27,25 @@ export interface DeliverOutcome {
   nackInboxFull: readonly string[];
 }
 
-export interface LinkOptions {
-  /** Told the ids of every ack frame written (the chaos harness's stop points; absent in production). */
-  onAckSent?: (ids: readonly string[]) => void;
-  agentId: string;
+/** The link's part of the config (config-groups.ts): the relays in order, the takeover flag, the timing. */
+export interface LinkConfig extends LinkTiming {
   relayUrls: readonly string[];
-  connectorId: string;
   takeover: boolean;
+}
+
+export interface LinkOptions {
+  config: LinkConfig;
+  /**
+   * Where the link writes its frames and hands over the live session, for the parts that send
+   * without holding the link (link-outlet.ts); a fresh one when absent.
+   */
+  outlet?: LinkOutlet;
+  agentId: string;
+  connectorId: string;
   signer: Signer;
   clock: Clock;
   random: Random;
   logger: Logger;
-  timing: LinkTiming;
   resumeState: () => ResumeState;
   /** Must commit the items before returning; throwing means nothing was stored and nothing is acked. */
   onDeliver: (items: DeliverItem[]) => DeliverOutcome;

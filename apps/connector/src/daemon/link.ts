@@ -1,39 +1,24 @@
 import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
-import {
-  CLOSE_CODES,
-  type ConnectorFrame,
-  type DeliverItem,
-  HEADERS,
-  PROTOCOL_LIMITS,
-  type RelayFrame,
-} from "@clawrelay/protocol";
-import WebSocket from "ws";
+import { CLOSE_CODES, type DeliverItem, type RelayFrame } from "@clawrelay/protocol";
+import type WebSocket from "ws";
 import type { TimerHandle } from "./clock.js";
-import { AckCoalescer, DeliverCoalescer } from "./deliver-coalescer.js";
-import {
-  chunkIds,
-  connectUrl,
-  encode,
-  readIncoming,
-  readUpgradeRejection,
-  type UpgradeRejection,
-} from "./link-frames.js";
-import { Heartbeat, ReconnectPolicy } from "./link-policy.js";
-import type { DeliverOutcome, LinkEvents, LinkOptions, LinkState, LinkStatus, Role } from "./link-types.js";
+import { type Attempt, type AttemptHost, cancelHandshake, closeSocket, openAttempt, quiesce } from "./link-attempt.js";
+import { chunkIds, connectUrl, readIncoming, readUpgradeRejection } from "./link-frames.js";
+import { LinkOutlet } from "./link-outlet.js";
+import { ReconnectPolicy } from "./link-policy.js";
+import type { LinkEvents, LinkOptions, LinkState, LinkStatus, Role } from "./link-types.js";
 
-export type { DeliverOutcome, LinkEvents, LinkOptions, LinkState, LinkStatus, LinkTiming, Role } from "./link-types.js";
-
-type TimerName = "reconnect" | "handshake";
-
-interface Attempt {
-  socket: WebSocket;
-  relayUrl: string;
-  rejection: UpgradeRejection | null;
-  heartbeat: Heartbeat;
-  deliveries: DeliverCoalescer;
-  acks: AckCoalescer;
-}
+export type {
+  DeliverOutcome,
+  LinkConfig,
+  LinkEvents,
+  LinkOptions,
+  LinkState,
+  LinkStatus,
+  LinkTiming,
+  Role,
+} from "./link-types.js";
 
 /**
  * The one WebSocket to the home relay (PROTOCOL.md §6, §8): signed upgrade, `reconnect`
@@ -48,12 +33,25 @@ export class RelayLink extends EventEmitter<LinkEvents> {
   private connectedAt: number | null = null;
   private sessionId: string | null = null;
   private lastError: string | null = null;
-  private readonly timers: Record<TimerName, TimerHandle | null> = { reconnect: null, handshake: null };
+  private reconnectTimer: TimerHandle | null = null;
+  private readonly outlet: LinkOutlet;
+  private readonly attemptHost: AttemptHost;
 
   constructor(private readonly options: LinkOptions) {
     super();
-    this.policy = new ReconnectPolicy(options.relayUrls, options.timing, options.clock, options.random);
-    this.mode = options.takeover ? "takeover" : "auto";
+    const { config } = options;
+    this.policy = new ReconnectPolicy(config.relayUrls, config, options.clock, options.random);
+    this.mode = config.takeover ? "takeover" : "auto";
+    this.outlet = options.outlet ?? new LinkOutlet();
+    this.attemptHost = {
+      connectorId: options.connectorId,
+      clock: options.clock,
+      timing: config,
+      outlet: this.outlet,
+      logger: options.logger,
+      onDeliver: options.onDeliver,
+      heartbeatTimedOut: (attempt) => this.onHeartbeatTimeout(attempt),
+    };
   }
 
   start(): void {
@@ -73,48 +71,20 @@ export class RelayLink extends EventEmitter<LinkEvents> {
     };
   }
 
-  /** The relay URL of the live session, for HTTP calls that should go where the socket goes. */
-  connectedRelayUrl(): string | null {
-    return this.state === "connected" ? (this.current?.relayUrl ?? null) : null;
-  }
-
-  /** Send a frame on the live session; false when there is none (the caller keeps it for later). */
-  send(frame: ConnectorFrame): boolean {
-    const socket = this.current?.socket;
-    if (this.state !== "connected" || !socket || socket.readyState !== WebSocket.OPEN) return false;
-    // Acks that wait go first: the relay must hear an item was stored before it was processed.
-    this.current?.acks.flush();
-    socket.send(encode(frame, this.options.onAckSent));
-    return true;
-  }
-
   /** Close with 1000 and never reconnect. Resolves once the socket is gone (bounded wait). */
   async stop(closeTimeoutMs = 2_000): Promise<void> {
     if (this.state === "closed") return;
+    this.outlet.closed();
     this.setState("closed");
-    this.cancelTimers();
+    this.reconnectTimer?.cancel();
+    this.reconnectTimer = null;
     const attempt = this.current;
     this.current = null;
     if (!attempt) return;
-    attempt.heartbeat.stop();
-    attempt.deliveries.clear();
+    quiesce(attempt);
     // What was committed is acked before the socket goes, so the relay need not send it again.
     attempt.acks.flush();
-    const { socket } = attempt;
-    if (socket.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => {
-      const fallback = setTimeout(() => {
-        socket.terminate();
-        resolve();
-      }, closeTimeoutMs);
-      fallback.unref();
-      socket.once("close", () => {
-        clearTimeout(fallback);
-        resolve();
-      });
-      if (socket.readyState === WebSocket.OPEN) socket.close(1000, "shutdown");
-      else socket.terminate();
-    });
+    await closeSocket(attempt.socket, closeTimeoutMs);
   }
 
   private async connect(): Promise<void> {
@@ -131,39 +101,8 @@ export class RelayLink extends EventEmitter<LinkEvents> {
       return;
     }
     if (this.state !== "connecting") return;
-    const socket = new WebSocket(wsUrl, {
-      headers: { ...headers, [HEADERS.connectorId]: this.options.connectorId },
-      handshakeTimeout: this.options.timing.connectTimeoutMs,
-      maxPayload: PROTOCOL_LIMITS.maxFrameBytes + 1024,
-      perMessageDeflate: false,
-    });
-    const attempt: Attempt = {
-      socket,
-      relayUrl,
-      rejection: null,
-      heartbeat: new Heartbeat(
-        this.options.clock,
-        this.options.timing,
-        () => {
-          if (socket.readyState === WebSocket.OPEN) socket.send("ping");
-        },
-        () => this.onHeartbeatTimeout(attempt),
-      ),
-      deliveries: new DeliverCoalescer(
-        (items) => this.commitDelivered(items),
-        (outcome) => {
-          attempt.acks.add(outcome.ack);
-          if (outcome.nackInboxFull.length === 0) return;
-          attempt.acks.flush();
-          for (const ids of chunkIds(outcome.nackInboxFull)) {
-            socket.send(encode({ type: "nack", ids, reason: "inbox_full" }, this.options.onAckSent));
-          }
-        },
-      ),
-      acks: new AckCoalescer((ids) => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(encode({ type: "ack", ids }, this.options.onAckSent));
-      }),
-    };
+    const attempt = openAttempt(this.attemptHost, relayUrl, wsUrl, headers);
+    const { socket } = attempt;
     this.current = attempt;
     socket.on("open", () => this.onOpen(attempt));
     socket.on("message", (data, isBinary) => this.onMessage(attempt, data, isBinary));
@@ -178,28 +117,20 @@ export class RelayLink extends EventEmitter<LinkEvents> {
     if (this.current !== attempt) return;
     this.setState("handshaking");
     const resume = this.options.resumeState();
-    attempt.socket.send(
-      encode(
-        {
-          type: "reconnect",
-          connectorId: this.options.connectorId,
-          lastReceivedId: resume.lastReceivedId,
-          offlineSinceMs: resume.offlineSinceMs,
-          mode: this.mode,
-        },
-        this.options.onAckSent,
-      ),
-    );
+    this.outlet.write(attempt.socket, {
+      type: "reconnect",
+      connectorId: this.options.connectorId,
+      lastReceivedId: resume.lastReceivedId,
+      offlineSinceMs: resume.offlineSinceMs,
+      mode: this.mode,
+    });
     attempt.heartbeat.start();
-    this.replaceTimer(
-      "handshake",
-      this.options.clock.setTimeout(() => {
-        if (this.current !== attempt || this.state !== "handshaking") return;
-        this.lastError = "no reconnect_ack in time";
-        this.options.logger.warn({ event: "handshake_timeout", relayUrl: attempt.relayUrl }, "no reconnect_ack");
-        attempt.socket.terminate();
-      }, this.options.timing.connectTimeoutMs),
-    );
+    attempt.handshake = this.options.clock.setTimeout(() => {
+      if (this.current !== attempt || this.state !== "handshaking") return;
+      this.lastError = "no reconnect_ack in time";
+      this.options.logger.warn({ event: "handshake_timeout", relayUrl: attempt.relayUrl }, "no reconnect_ack");
+      attempt.socket.terminate();
+    }, this.options.config.connectTimeoutMs);
   }
 
   private onMessage(attempt: Attempt, data: WebSocket.RawData, isBinary: boolean): void {
@@ -220,7 +151,7 @@ export class RelayLink extends EventEmitter<LinkEvents> {
         );
         if (incoming.items.length > 0) this.handleDeliver(attempt, incoming.items);
         for (const ids of chunkIds(incoming.invalidIds)) {
-          attempt.socket.send(encode({ type: "nack", ids, reason: "invalid" }, this.options.onAckSent));
+          this.outlet.write(attempt.socket, { type: "nack", ids, reason: "invalid" });
         }
         return;
       case "frame":
@@ -232,10 +163,11 @@ export class RelayLink extends EventEmitter<LinkEvents> {
   private handleFrame(attempt: Attempt, frame: RelayFrame): void {
     switch (frame.type) {
       case "reconnect_ack": {
-        this.cancelTimer("handshake");
+        cancelHandshake(attempt);
         this.connectedAt = this.options.clock.now();
         this.sessionId = frame.sessionId;
         this.lastError = null;
+        this.outlet.opened(attempt);
         this.setState("connected");
         this.options.logger.info(
           {
@@ -269,20 +201,6 @@ export class RelayLink extends EventEmitter<LinkEvents> {
     attempt.deliveries.add(items);
   }
 
-  /** Store delivered items; null when nothing was committed (nothing may be acked then). */
-  private commitDelivered(items: DeliverItem[]): DeliverOutcome | null {
-    try {
-      return this.options.onDeliver(items);
-    } catch (error) {
-      // Nothing was committed, so nothing is acked; the relay redelivers after its ack timeout.
-      this.options.logger.error(
-        { event: "inbox_store_failed", count: items.length, error: (error as Error).message },
-        "could not store delivered items",
-      );
-      return null;
-    }
-  }
-
   private onRejected(attempt: Attempt, response: IncomingMessage): void {
     readUpgradeRejection(response, (rejection) => {
       attempt.rejection = rejection;
@@ -294,10 +212,9 @@ export class RelayLink extends EventEmitter<LinkEvents> {
   private onClose(attempt: Attempt, code: number, reason: string): void {
     if (this.current !== attempt) return;
     this.current = null;
-    attempt.heartbeat.stop();
-    attempt.deliveries.clear();
+    this.outlet.closed();
+    quiesce(attempt);
     attempt.acks.clear();
-    this.cancelTimer("handshake");
     const wasConnected = this.state === "connected";
     const now = this.options.clock.now();
     const connectedFor = wasConnected && this.connectedAt !== null ? now - this.connectedAt : 0;
@@ -342,20 +259,18 @@ export class RelayLink extends EventEmitter<LinkEvents> {
     const { delayMs, attempt, restartWindow } = this.policy.nextDelay();
     this.setState("backoff");
     this.emit("reconnect_scheduled", { delayMs, relayUrl: this.policy.relayUrl, attempt, restartWindow });
-    this.replaceTimer(
-      "reconnect",
-      this.options.clock.setTimeout(() => {
-        this.timers.reconnect = null;
-        void this.connect();
-      }, delayMs),
-    );
+    this.reconnectTimer?.cancel();
+    this.reconnectTimer = this.options.clock.setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.connect();
+    }, delayMs);
   }
 
   private onHeartbeatTimeout(attempt: Attempt): void {
     if (this.current !== attempt) return;
     this.lastError = "no pong from the relay";
     this.options.logger.warn(
-      { event: "heartbeat_timeout", relayUrl: attempt.relayUrl, pongTimeoutMs: this.options.timing.pongTimeoutMs },
+      { event: "heartbeat_timeout", relayUrl: attempt.relayUrl, pongTimeoutMs: this.options.config.pongTimeoutMs },
       "no pong in time; reconnecting",
     );
     attempt.socket.terminate();
@@ -373,19 +288,5 @@ export class RelayLink extends EventEmitter<LinkEvents> {
     if (this.state === state) return;
     this.state = state;
     this.emit("state", state);
-  }
-
-  private replaceTimer(name: TimerName, handle: TimerHandle): void {
-    this.timers[name]?.cancel();
-    this.timers[name] = handle;
-  }
-
-  private cancelTimer(name: TimerName): void {
-    this.timers[name]?.cancel();
-    this.timers[name] = null;
-  }
-
-  private cancelTimers(): void {
-    for (const name of Object.keys(this.timers) as TimerName[]) this.cancelTimer(name);
   }
 }

@@ -1,83 +1,15 @@
-import type { OutboundBody, Receipt, ReceiptStatus } from "@clawrelay/protocol";
-import type { Logger } from "pino";
+import type { OutboundBody, ReceiptStatus } from "@clawrelay/protocol";
 import { monotonicFactory } from "ulid";
-import { Breaker, type BreakerState, isBrokenCircuit } from "./breaker.js";
-import { type Clock, fullJitterDelay, type Random } from "./clock.js";
-import type { FetchLike } from "./hook-client.js";
-import type { ConnectorMetrics } from "./metrics.js";
+import { isBrokenCircuit } from "./breaker.js";
+import { fullJitterDelay } from "./clock.js";
+import { RelayBreakers } from "./outbound-breakers.js";
+import { localReceipt, relayBodyOf, relayOriginOf, replyTarget } from "./outbound-message.js";
+import type { OutboundEnqueueResult, OutboundOptions, OutboundStatus } from "./outbound-types.js";
 import { Pump } from "./pump.js";
 import { type RelaySendResult, sendToRelay } from "./relay-client.js";
-import type { Signer } from "./signer.js";
-import type { Store } from "./store.js";
-import type { EnqueueResult, OutboundRecord } from "./store-outbox.js";
+import type { OutboundRecord } from "./store-outbox.js";
 
-export interface OutboundOptions {
-  store: Store;
-  clock: Clock;
-  random: Random;
-  fetch: FetchLike;
-  signer: Signer;
-  logger: Logger;
-  agentId: string;
-  /** Where messages without `toRelay` go: the relay of the live session, else the first configured one. */
-  homeRelayUrl: () => string;
-  /**
-   * Whether a `toRelay` origin may be sent to: a signed request carries the identity token, so it
-   * goes only to the configured relays and `trustedRelays`, never to any origin a caller names.
-   */
-  isTrustedRelay: (origin: string) => boolean;
-  defaultTtlSeconds: number;
-  timeoutMs: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  breakerFailures: number;
-  breakerOpenMs: number;
-  concurrency: number;
-  /** A local receipt was queued for the agent's receipt hook. */
-  onLocalReceipt: () => void;
-  metrics?: ConnectorMetrics;
-}
-
-/**
- * `enqueue`'s answer: the outbox's, or no recipient (no `to`, and `inReplyTo` names no received
- * message), or a `toRelay` this connector does not trust.
- */
-export type OutboundEnqueueResult = EnqueueResult | { ok: false; reason: "no_recipient" | "untrusted_relay" };
-
-/** A relay URL as an origin (`https://relay.example.com`), or null when it is not one. */
-export function relayOriginOf(value: string): string | null {
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:" ? url.origin : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Where a message goes and in which conversation, after the reply rules of PROTOCOL.md §8. */
-export type ReplyTarget =
-  | { ok: true; to: string; conversationId: string | undefined }
-  | { ok: false; reason: "no_recipient" };
-
-/**
- * With an `inReplyTo` naming a message this connector received, `to` defaults to that message's
- * sender and `conversationId` to its conversation, or to its own id when it had none. Anything
- * the agent gave explicitly wins.
- */
-export function replyTarget(body: OutboundBody, store: Store): ReplyTarget {
-  const answered = body.inReplyTo !== undefined ? store.inbox.received.find(body.inReplyTo) : undefined;
-  const to = body.to ?? answered?.from;
-  if (to === undefined) return { ok: false, reason: "no_recipient" };
-  const conversationId =
-    body.conversationId ?? (answered ? (answered.conversationId ?? answered.messageId) : undefined);
-  return { ok: true, to, conversationId };
-}
-
-export interface OutboundStatus {
-  breakers: Record<string, BreakerState>;
-  inFlight: number;
-  lastError: { code: string; at: number } | null;
-}
+export type { OutboundConfig, OutboundEnqueueResult, OutboundOptions, OutboundStatus } from "./outbound-types.js";
 
 class RelayUnavailable extends Error {
   constructor(readonly result: Extract<RelaySendResult, { kind: "unavailable" }>) {
@@ -86,8 +18,6 @@ class RelayUnavailable extends Error {
   }
 }
 
-/** At most this many relay origins get their own breaker; more are almost surely a misuse of `toRelay`. */
-const MAX_BREAKERS = 256;
 /** The relay's Retry-After is honoured up to a day. */
 const MAX_RETRY_AFTER_MS = 86_400_000;
 
@@ -99,16 +29,25 @@ const MAX_RETRY_AFTER_MS = 86_400_000;
  * a lane); `concurrency` spreads over different streams.
  */
 export class OutboundWorker {
-  private readonly breakers = new Map<string, Breaker>();
+  private readonly breakers: RelayBreakers;
   private readonly pump: Pump<OutboundRecord & { id: string }>;
   private readonly nextId = monotonicFactory();
   private readonly shutdown = new AbortController();
   private lastError: OutboundStatus["lastError"] = null;
 
   constructor(private readonly options: OutboundOptions) {
+    const { config } = options;
+    this.breakers = new RelayBreakers({
+      config,
+      clock: options.clock,
+      logger: options.logger,
+      metrics: options.metrics,
+      isFailure: (error) => error instanceof RelayUnavailable,
+      closed: () => this.pump.wake(),
+    });
     this.pump = new Pump({
       clock: options.clock,
-      concurrency: options.concurrency,
+      concurrency: config.concurrency,
       pick: (now, limit, busy) => this.pick(now, limit, busy),
       nextWakeDelay: (now) => {
         const dueAt = options.store.outbox.nextDueAt();
@@ -123,7 +62,7 @@ export class OutboundWorker {
         // Never leave a message stuck in `sending`: put it back for a later attempt.
         if (options.store.isOpen) {
           const now = options.clock.now();
-          options.store.outbox.release(record, now + options.backoffMaxMs, now);
+          options.store.outbox.release(record, now + config.backoffMaxMs, now);
         }
       },
     });
@@ -137,25 +76,16 @@ export class OutboundWorker {
     const { to, conversationId } = target;
     const now = this.options.clock.now();
     const outboundId = this.nextId(now);
-    const relayBody = {
-      payload: body.payload,
-      ...(body.priority !== undefined ? { priority: body.priority } : {}),
-      ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
-      ...(body.notify !== undefined ? { notify: body.notify } : {}),
-      ...(body.contentType !== undefined ? { contentType: body.contentType } : {}),
-      ...(conversationId !== undefined ? { conversationId } : {}),
-      ...(body.inReplyTo !== undefined ? { inReplyTo: body.inReplyTo } : {}),
-    };
     const result = this.options.store.outbox.enqueue(
       {
         outboundId,
         to,
         toRelay: body.toRelay ?? null,
-        body: JSON.stringify(relayBody),
+        body: JSON.stringify(relayBodyOf(body, conversationId)),
         priority: body.priority ?? "normal",
         idempotencyKey: body.idempotencyKey ?? `ob-${outboundId}`,
         correlationId: body.correlationId ?? this.nextId(now),
-        expiresAt: now + (body.ttlSeconds ?? this.options.defaultTtlSeconds) * 1000,
+        expiresAt: now + (body.ttlSeconds ?? this.options.config.defaultTtlSeconds) * 1000,
         conversationId: conversationId ?? null,
         inReplyTo: body.inReplyTo ?? null,
         sessionKey: context.sessionKey ?? null,
@@ -183,9 +113,7 @@ export class OutboundWorker {
   }
 
   status(): OutboundStatus {
-    const breakers: Record<string, BreakerState> = {};
-    for (const [origin, breaker] of this.breakers) breakers[origin] = breaker.state();
-    return { breakers, inFlight: this.pump.inFlight, lastError: this.lastError };
+    return { breakers: this.breakers.states(), inFlight: this.pump.inFlight, lastError: this.lastError };
   }
 
   /** Start nothing new; give sends in flight `graceMs` to finish, then abort them (they go back to queued). */
@@ -205,31 +133,6 @@ export class OutboundWorker {
     return (record.toRelay ?? this.options.homeRelayUrl()).replace(/\/+$/, "");
   }
 
-  private breakerFor(origin: string): Breaker {
-    let breaker = this.breakers.get(origin);
-    if (!breaker) {
-      if (this.breakers.size >= MAX_BREAKERS) {
-        const oldest = this.breakers.keys().next().value;
-        if (oldest !== undefined) this.breakers.delete(oldest);
-      }
-      breaker = new Breaker(
-        origin,
-        {
-          failures: this.options.breakerFailures,
-          openMs: this.options.breakerOpenMs,
-          isFailure: (error) => error instanceof RelayUnavailable,
-        },
-        (state) => {
-          this.options.logger.warn({ event: `outbound_breaker_${state}`, relayUrl: origin }, `relay breaker ${state}`);
-          this.options.metrics?.breakerChanged(`relay ${origin}`, state, this.options.clock.now());
-          if (state === "closed") queueMicrotask(() => this.pump.wake());
-        },
-      );
-      this.breakers.set(origin, breaker);
-    }
-    return breaker;
-  }
-
   private pick(now: number, limit: number, busy: ReadonlySet<string>): (OutboundRecord & { id: string })[] {
     const { store } = this.options;
     for (const record of store.outbox.expired(now)) {
@@ -239,7 +142,7 @@ export class OutboundWorker {
     for (const record of store.outbox.due(now, limit + busy.size + 32)) {
       if (picked.length >= limit) break;
       if (busy.has(record.outboundId)) continue;
-      const breaker = this.breakerFor(this.targetOrigin(record));
+      const breaker = this.breakers.for(this.targetOrigin(record));
       if (breaker.isShut()) {
         const wait = breaker.remainingOpenMs();
         // Park it until the breaker would let a probe through; a half-open probe wakes us when it ends.
@@ -274,7 +177,7 @@ export class OutboundWorker {
       return;
     }
     const origin = this.targetOrigin(record);
-    const breaker = this.breakerFor(origin);
+    const breaker = this.breakers.for(origin);
     const attempt = record.attempts + 1;
     const context = { correlationId: record.correlationId, outboundId: record.outboundId, to: record.to, attempt };
     let result: RelaySendResult;
@@ -289,7 +192,7 @@ export class OutboundWorker {
             correlationId: record.correlationId,
             idempotencyKey: record.idempotencyKey,
           },
-          this.options.timeoutMs,
+          this.options.config.timeoutMs,
           () => clock.now(),
           this.shutdown.signal,
         );
@@ -322,12 +225,8 @@ export class OutboundWorker {
         return;
       case "wait":
       case "unavailable": {
-        const backoff = fullJitterDelay(
-          attempt - 1,
-          this.options.backoffBaseMs,
-          this.options.backoffMaxMs,
-          this.options.random,
-        );
+        const { backoffBaseMs, backoffMaxMs } = this.options.config;
+        const backoff = fullJitterDelay(attempt - 1, backoffBaseMs, backoffMaxMs, this.options.random);
         const delay = result.retryAfterMs !== undefined ? Math.min(result.retryAfterMs, MAX_RETRY_AFTER_MS) : backoff;
         store.outbox.reschedule(record, attempt, now + delay, `${result.code} (${result.status ?? "network"})`, now);
         logger.warn({ event: "outbound_retry", ...context, code: result.code, delayMs: delay }, "will retry send");
@@ -341,19 +240,7 @@ export class OutboundWorker {
 
   private failLocally(record: OutboundRecord, status: ReceiptStatus, reason: string, attempts: number): void {
     const now = this.options.clock.now();
-    const receipt: Receipt = {
-      receiptId: this.nextId(now),
-      // Never accepted by a relay, so there is no relay message id: the outbound id stands in.
-      messageId: record.outboundId,
-      correlationId: record.correlationId,
-      status,
-      reason,
-      recipient: record.to,
-      at: now,
-      attempts,
-      enqueuedAt: record.createdAt,
-      ...(record.conversationId !== null ? { conversationId: record.conversationId } : {}),
-    };
+    const receipt = localReceipt(record, { receiptId: this.nextId(now), status, reason, attempts, at: now });
     this.options.store.outbox.fail(record, attempts, receipt, now);
     if (status === "expired") {
       this.options.logger.warn(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, OPENCLAW_DEFAULTS, parseConnectorConfig } from "../../src/daemon/config.js";
+import { groupConnectorConfig } from "../../src/daemon/config-groups.js";
 import { createHookFormat } from "../../src/daemon/hook-formats/index.js";
 import { messageItem } from "./helpers/common.js";
 
@@ -37,7 +38,7 @@ describe("connector config: hook formats", () => {
       waitForCompletion: true,
       receiptTurns: OPENCLAW_DEFAULTS.receiptTurns,
     });
-    const format = createHookFormat(config);
+    const format = createHookFormat(groupConnectorConfig(config).hook.target);
     expect(format).toMatchObject({ name: "openclaw", timeoutMs: OPENCLAW_DEFAULTS.turnTimeoutMs });
     expect(format.request(messageItem())?.url).toBe("http://127.0.0.1:18789/hooks/agent");
   });
@@ -61,7 +62,7 @@ describe("connector config: hook formats", () => {
       waitForCompletion: false,
       receiptTurns: ["failed", "expired"],
     });
-    expect(createHookFormat(config).timeoutMs).toBe(config.hookTimeoutMs);
+    expect(createHookFormat(groupConnectorConfig(config).hook.target).timeoutMs).toBe(config.hookTimeoutMs);
     const fields = problemFields(() =>
       parseConnectorConfig(
         { ...BASE, hookFormat: "openclaw", openclaw: { ...OPENCLAW, sessionKeyPrefix: "bad prefix" } },

@@ -2,11 +2,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseConnectorConfig } from "../../src/daemon/config.js";
 import { clawrelayFormat } from "../../src/daemon/hook-formats/clawrelay.js";
 import { openClawFormat } from "../../src/daemon/hook-formats/openclaw.js";
-import type { InboundOptions } from "../../src/daemon/inbound.js";
+import type { HookDeliveryConfig } from "../../src/daemon/inbound.js";
 import { ManualClock } from "./helpers/clock.js";
 import { messageItem, receiptItem } from "./helpers/common.js";
 import type { HookAnswer, HookCall, HookServer } from "./helpers/hook-server.js";
-import { inboundWorkers, type WorkerSetup } from "./helpers/inbound-worker.js";
+import { type InboundOverrides, inboundWorkers, type WorkerSetup } from "./helpers/inbound-worker.js";
 
 const setup = inboundWorkers();
 
@@ -23,7 +23,7 @@ const DEFAULTS = parseConnectorConfig({
   dataDir: "/unused",
   hookUrl: "http://127.0.0.1:1/hook",
 });
-const DEFAULT_BUDGET: Partial<InboundOptions> = {
+const DEFAULT_BUDGET: Partial<HookDeliveryConfig> = {
   maxAttempts: DEFAULTS.hookMaxAttempts,
   backoffBaseMs: DEFAULTS.hookBackoffBaseMs,
   backoffMaxMs: DEFAULTS.hookBackoffMaxMs,
@@ -69,7 +69,7 @@ function manualClock(): ManualClock {
   return clock;
 }
 
-async function start(answer: (call: HookCall, index: number) => HookAnswer, overrides: Partial<InboundOptions>) {
+async function start(answer: (call: HookCall, index: number) => HookAnswer, overrides: InboundOverrides) {
   const clock = manualClock();
   const s = await setup(answer, format, { clock, random: () => 0.5, ...overrides });
   return { s, clock };
@@ -78,7 +78,7 @@ async function start(answer: (call: HookCall, index: number) => HookAnswer, over
 describe("hook retry budget (PROTOCOL.md §8)", () => {
   it("at default settings a 3.5-minute outage dead-letters nothing, and the message is delivered after it", async () => {
     let down = true;
-    const { s, clock } = await start(() => ({ status: down ? 503 : 200 }), DEFAULT_BUDGET);
+    const { s, clock } = await start(() => ({ status: down ? 503 : 200 }), { delivery: DEFAULT_BUDGET });
     const item = messageItem({ expiresAt: clock.now() + 6 * 3_600_000 });
     s.deliver(item);
     await settle(s);
@@ -93,7 +93,9 @@ describe("hook retry budget (PROTOCOL.md §8)", () => {
 
   it("calls made while the hook is down count toward no item's attempts", async () => {
     let down = true;
-    const { s, clock } = await start(() => ({ status: down ? 503 : 200 }), { ...DEFAULT_BUDGET, maxAttempts: 2 });
+    const { s, clock } = await start(() => ({ status: down ? 503 : 200 }), {
+      delivery: { ...DEFAULT_BUDGET, maxAttempts: 2 },
+    });
     const items = [messageItem({ expiresAt: clock.now() + 6 * 3_600_000 }), receiptItem({ status: "failed" })];
     s.deliver(...items);
     await settle(s);
@@ -116,11 +118,13 @@ describe("hook retry budget (PROTOCOL.md §8)", () => {
         return { status: down ? 503 : 200 };
       },
       {
-        maxAttempts: 10,
-        backoffBaseMs: 10_000,
-        backoffMaxMs: 60_000,
-        breakerFailures: 3,
-        breakerOpenMs: 5_000,
+        delivery: {
+          maxAttempts: 10,
+          backoffBaseMs: 10_000,
+          backoffMaxMs: 60_000,
+          breakerFailures: 3,
+          breakerOpenMs: 5_000,
+        },
         random: () => 1,
       },
     );
@@ -147,7 +151,7 @@ describe("hook retry budget (PROTOCOL.md §8)", () => {
     const poison = messageItem({ priority: "normal", expiresAt: Date.UTC(2030, 0, 1) });
     const { s, clock } = await start(
       (call) => ({ status: outage || (call.body as { item: { id: string } }).item.id === poison.id ? 500 : 200 }),
-      { ...DEFAULT_BUDGET, maxAttempts: 3 },
+      { delivery: { ...DEFAULT_BUDGET, maxAttempts: 3 } },
     );
     s.deliver(poison);
     await settle(s);
@@ -177,8 +181,7 @@ describe("hook retry budget (PROTOCOL.md §8)", () => {
   it("a message still undelivered at its expiresAt is dead-lettered expired_in_inbox, at that moment", async () => {
     let healthy = false;
     const { s, clock } = await start(() => ({ status: healthy ? 200 : 503 }), {
-      ...DEFAULT_BUDGET,
-      maxAttempts: 1_000,
+      delivery: { ...DEFAULT_BUDGET, maxAttempts: 1_000 },
     });
     const expiresAt = clock.now() + 600_000 + 7_777;
     const item = messageItem({ expiresAt });
@@ -217,7 +220,7 @@ describe("hook retry budget (PROTOCOL.md §8)", () => {
         receiptTurns: ["expired"],
         timeoutMs: 2_000,
       });
-    const s = await setup(() => ({ status: 401 }), gateway, { clock, ...DEFAULT_BUDGET });
+    const s = await setup(() => ({ status: 401 }), gateway, { clock, delivery: DEFAULT_BUDGET });
     const receipt = receiptItem({ status: "expired" });
     const arrivedAt = clock.now();
     s.deliver(receipt);

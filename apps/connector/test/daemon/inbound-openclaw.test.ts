@@ -113,7 +113,7 @@ describe("inbound delivery into an OpenClaw gateway", () => {
     const s = await setup(
       (_call, index) => (index < statuses.length ? { status: statuses[index] ?? 500 } : completed()),
       gateway(),
-      { maxAttempts: 10 },
+      { delivery: { maxAttempts: 10 } },
     );
     s.deliver(messageItem());
     await waitUntil(() => s.reports.length === 1, 5_000, "processed after retries");
@@ -126,7 +126,9 @@ describe("inbound delivery into an OpenClaw gateway", () => {
       { status: 404, body: "not found" },
       { status: 200, body: "<html>ok</html>" },
     ];
-    const s = await setup((_call, index) => answers[index] ?? completed(), gateway(), { maxAttempts: 10 });
+    const s = await setup((_call, index) => answers[index] ?? completed(), gateway(), {
+      delivery: { maxAttempts: 10 },
+    });
     s.deliver(messageItem());
     await waitUntil(() => s.reports.length === 1, 5_000, "processed after the odd answers");
     expect(s.hook.calls.items).toHaveLength(3);

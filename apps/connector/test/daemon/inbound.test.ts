@@ -2,10 +2,11 @@ import { type ProcessedSingleFrame, processedItems } from "@clawrelay/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/daemon/clock.js";
 import { clawrelayFormat, type HookTarget } from "../../src/daemon/hook-formats/clawrelay.js";
-import { type InboundOptions, InboundWorker } from "../../src/daemon/inbound.js";
+import { InboundWorker } from "../../src/daemon/inbound.js";
 import { Store } from "../../src/daemon/store.js";
 import { captureLogger, messageItem, receiptItem, tempDir, waitUntil } from "./helpers/common.js";
 import { type HookAnswer, type HookCall, HookServer } from "./helpers/hook-server.js";
+import { type InboundOverrides, TEST_DELIVERY } from "./helpers/inbound-worker.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -23,7 +24,7 @@ interface Setup {
 
 async function setup(
   answer: (call: HookCall, index: number) => HookAnswer,
-  overrides: Partial<InboundOptions> = {},
+  { delivery, ...overrides }: InboundOverrides = {},
   hookOverrides: Partial<HookTarget> = {},
 ): Promise<Setup> {
   const dir = tempDir();
@@ -45,12 +46,7 @@ async function setup(
       timeoutMs: 2_000,
       ...hookOverrides,
     }),
-    maxAttempts: 4,
-    backoffBaseMs: 5,
-    backoffMaxMs: 20,
-    breakerFailures: 5,
-    breakerOpenMs: 300,
-    concurrency: 1,
+    delivery: { ...TEST_DELIVERY, ...delivery },
     sendReport: (frame) => {
       if (!linkUp.value) return false;
       // One entry per report, whichever form the frame took (batching has its own tests).
@@ -97,7 +93,7 @@ describe("inbound hook delivery", () => {
 
   it("retries 408, 429 and 5xx with backoff, then delivers", async () => {
     const statuses = [408, 429, 503, 500, 200];
-    const s = await setup((_call, index) => ({ status: statuses[index] ?? 200 }), { maxAttempts: 10 });
+    const s = await setup((_call, index) => ({ status: statuses[index] ?? 200 }), { delivery: { maxAttempts: 10 } });
     const message = messageItem();
     deliver(s, message);
     await waitUntil(() => s.reports.length === 1, 5_000, "processed report");
@@ -141,7 +137,9 @@ describe("inbound hook delivery", () => {
 
   it("opens the breaker after 5 consecutive failures, keeps storing, then recovers with one probe", async () => {
     let healthy = false;
-    const s = await setup(() => ({ status: healthy ? 200 : 503 }), { maxAttempts: 100, breakerOpenMs: 400 });
+    const s = await setup(() => ({ status: healthy ? 200 : 503 }), {
+      delivery: { maxAttempts: 100, breakerOpenMs: 400 },
+    });
     const first = messageItem();
     deliver(s, first);
     await waitUntil(() => s.worker.status().breaker === "open", 5_000, "breaker open");

@@ -3,11 +3,24 @@ import { afterEach } from "vitest";
 import type { Clock } from "../../../src/daemon/clock.js";
 import { systemClock } from "../../../src/daemon/clock.js";
 import type { HookFormat } from "../../../src/daemon/hook-formats/types.js";
-import { type InboundOptions, InboundWorker } from "../../../src/daemon/inbound.js";
+import { type HookDeliveryConfig, type InboundOptions, InboundWorker } from "../../../src/daemon/inbound.js";
 import type { Store } from "../../../src/daemon/store.js";
 import { captureLogger } from "./common.js";
 import { type HookAnswer, type HookCall, HookServer } from "./hook-server.js";
 import { tempStores } from "./store.js";
+
+/** Quick retries and a quick breaker, so the tests wait milliseconds. */
+export const TEST_DELIVERY: HookDeliveryConfig = {
+  maxAttempts: 4,
+  backoffBaseMs: 5,
+  backoffMaxMs: 20,
+  breakerFailures: 5,
+  breakerOpenMs: 300,
+  concurrency: 1,
+};
+
+/** Options over the helper's; `delivery` is merged field by field over the test delivery settings. */
+export type InboundOverrides = Partial<Omit<InboundOptions, "delivery">> & { delivery?: Partial<HookDeliveryConfig> };
 
 export interface WorkerSetup {
   store: Store;
@@ -33,7 +46,7 @@ export function inboundWorkers() {
   return async function setup(
     answer: (call: HookCall, index: number) => HookAnswer | Promise<HookAnswer>,
     format: (hook: HookServer) => HookFormat,
-    overrides: Partial<InboundOptions> = {},
+    { delivery, ...overrides }: InboundOverrides = {},
   ): Promise<WorkerSetup> {
     const hook = await new HookServer(answer).start();
     const { store } = stores.open();
@@ -47,12 +60,7 @@ export function inboundWorkers() {
       fetch: (input, init) => fetch(input, init),
       logger: logs.logger,
       format: format(hook),
-      maxAttempts: 4,
-      backoffBaseMs: 5,
-      backoffMaxMs: 20,
-      breakerFailures: 5,
-      breakerOpenMs: 300,
-      concurrency: 1,
+      delivery: { ...TEST_DELIVERY, ...delivery },
       sendReport: (frame) => {
         // One entry per report, whichever form the frame took (batching has its own tests).
         for (const item of processedItems(frame)) reports.push({ type: "processed", ...item });

@@ -48,20 +48,29 @@ export async function relay(options: ConstructorParameters<typeof FakeRelay>[0] 
   return started;
 }
 
-export async function harness(overrides: Partial<LinkOptions> & { relayUrls: string[] }): Promise<Harness> {
+/** A link to `relayUrls` on a manual clock; `takeover` and `timing` make its config with them. */
+export async function harness({
+  relayUrls,
+  takeover = false,
+  timing = TIMING,
+  ...overrides
+}: Partial<Omit<LinkOptions, "config">> & {
+  relayUrls: string[];
+  takeover?: boolean;
+  timing?: LinkTiming;
+}): Promise<Harness> {
   const clock = new ManualClock();
   const logs = captureLogger();
   const delivered: DeliverItem[][] = [];
   const identity = await testIdentity();
   const link = new RelayLink({
+    config: { ...timing, relayUrls, takeover },
     agentId: "bob-agent",
     connectorId: "connector-test-1",
-    takeover: false,
     signer: identity.signer,
     clock,
     random: () => 1,
     logger: logs.logger,
-    timing: TIMING,
     resumeState: () => ({ lastReceivedId: "01JLASTRECEIVED", offlineSinceMs: 1_699_999_000_000 }),
     onDeliver: (items): DeliverOutcome => {
       delivered.push(items);
