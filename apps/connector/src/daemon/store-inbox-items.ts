@@ -54,7 +54,7 @@ export function hopName(kind: "message" | "receipt", hop: string): string {
   return kind === "message" ? hop : `receipt_hook_${hop.replace(/^hook_/, "")}`;
 }
 
-export function describe(item: DeliverItem) {
+export function describeItem(item: DeliverItem) {
   if (item.kind === "message") {
     return { correlationId: item.correlationId, messageId: item.id, rank: PRIORITY_RANK[item.priority] };
   }

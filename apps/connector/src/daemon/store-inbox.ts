@@ -1,7 +1,13 @@
 import type { DeliverItem } from "@clawrelay/protocol";
 import type Database from "better-sqlite3";
 import { type DeadLetterEntry, type DeadLetterStore, type HeldItem, heldRowSchema } from "./store-dead-letters.js";
-import { describe, hopName, type InboxEntry, parseStoredItem, type StoreInboundResult } from "./store-inbox-items.js";
+import {
+  describeItem,
+  hopName,
+  type InboxEntry,
+  parseStoredItem,
+  type StoreInboundResult,
+} from "./store-inbox-items.js";
 import { InboxLanes, inboxRowSchema } from "./store-inbox-lanes.js";
 import type { MetaStore } from "./store-meta.js";
 import type { ReceiptStore } from "./store-receipts.js";
@@ -21,7 +27,7 @@ export interface InboxNeighbours {
   reports: ReportStore;
   deadLetters: DeadLetterStore;
   trace: TraceStore;
-  meta: MetaStore;
+  meta: Pick<MetaStore, "set">;
 }
 
 /**
@@ -112,7 +118,7 @@ export class InboxStore {
 
   /** Put a locally made item (a local receipt) into the inbox; call inside the caller's transaction. */
   insertItem(item: DeliverItem, now: number): void {
-    const { correlationId, messageId, rank } = describe(item);
+    const { correlationId, messageId, rank } = describeItem(item);
     this.statements.markSeen.run(item.id, now);
     this.statements.insert.run({
       id: item.id,

@@ -50,7 +50,7 @@ export class Store implements SessionKeyLookup {
   readonly outbox: OutboxStore;
   readonly trace: TraceLookup;
   private readonly db: Database.Database;
-  private readonly meta: MetaStore;
+  /** The owners this class asks directly (for what spans them all); the rest go through inbox and outbox. */
   private readonly owners;
 
   constructor(
@@ -66,6 +66,9 @@ export class Store implements SessionKeyLookup {
     this.db.pragma("foreign_keys = ON");
     migrate(this.db);
     const db = this.db;
+    // Built bottom up, each on the owners it writes through: these stand alone; the receipts ask
+    // the outbox's read side which message a receipt is about; the inbox writes through all of
+    // them; the outbox writes through the inbox (a failed message's local receipt).
     const meta = new MetaStore(db);
     const trace = new TraceStore(db);
     const reports = new ReportStore(db);
@@ -74,7 +77,6 @@ export class Store implements SessionKeyLookup {
     const outboxLookup = new OutboxLookup(db);
     const receipts = new ReceiptStore(db, outboxLookup);
     const inboxViews = new InboxViews(db);
-    this.meta = meta;
     this.inbox = new InboxStore(
       db,
       { received, receipts, reports, deadLetters, trace, meta },
@@ -86,7 +88,7 @@ export class Store implements SessionKeyLookup {
       { maxItems: options.outboxMaxItems },
     );
     this.trace = new TraceLookup({ trace, outbox: outboxLookup, inbox: inboxViews, deadLetters });
-    this.owners = { trace, reports, deadLetters, received, receipts, inboxViews };
+    this.owners = { meta, trace, reports, deadLetters, received, receipts, inboxViews };
   }
 
   static open(dataDir: string, options: StoreOptions): Store {
@@ -132,20 +134,20 @@ export class Store implements SessionKeyLookup {
 
   /** The configured id wins; otherwise one random id made on first start and kept. */
   connectorId(configured: string | undefined): string {
-    return this.meta.connectorId(configured);
+    return this.owners.meta.connectorId(configured);
   }
 
   resumeState(): ResumeState {
-    return this.meta.resumeState();
+    return this.owners.meta.resumeState();
   }
 
   /** Remember when the link went down, keeping the earliest moment of an unbroken outage. */
   markOffline(since: number): void {
-    this.meta.markOffline(since);
+    this.owners.meta.markOffline(since);
   }
 
   markOnline(): void {
-    this.meta.markOnline();
+    this.owners.meta.markOnline();
   }
 
   counts(): StoreCounts {
