@@ -145,16 +145,17 @@ export class ClawrelaySide {
    * the POST start). Resolves
    * once every connector holds the active role (unless `waitActive` is false).
    * `connectedAt()` is when the first connector logged its handshake (link_connected); `stored`
-   * tallies the items committed to the connectors' inboxes.
+   * tallies the items committed to the connectors' inboxes. `relayUrl`: where the connectors
+   * link to instead of the relay itself (the cost pass's counting proxy).
    */
-  async openReceivers(agentIds, tally, { waitActive = true, extra = {}, hookMode = "ok" } = {}) {
+  async openReceivers(agentIds, tally, { waitActive = true, extra = {}, hookMode = "ok", relayUrl } = {}) {
     await this.ensureAgents(agentIds);
     const hook = await HookProcess.start(tally, hookMode);
     let connectedAt = null;
     // Items committed to a connector's inbox, from its `inbound_stored` log lines.
     const stored = new DeliveryTally();
     const connectors = agentIds.map((agentId) => {
-      const connector = this.connector(agentId, hook.url, extra);
+      const connector = this.connector(agentId, hook.url, extra, undefined, relayUrl);
       connector.onLog = (line) => {
         if (line.includes('"event":"inbound_stored"')) {
           const id = STORED_ID.exec(line)?.[1];
@@ -179,11 +180,11 @@ export class ClawrelaySide {
     };
   }
 
-  connector(agentId, hookUrl, extra = {}, connectorId = undefined) {
+  connector(agentId, hookUrl, extra = {}, connectorId = undefined, relayUrl = this.relay.url) {
     const connector = new ConnectorProcess({
       agentId,
       identityDir: this.relay.agent(agentId),
-      relayUrls: [this.relay.url],
+      relayUrls: [relayUrl],
       hookUrl,
       dataDir: join(this.#scratch, `${agentId}-${++this.#serial}`),
       ...(connectorId ? { connectorId } : {}),

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { ROOT } from "../../scripts/lib/relay.mjs";
 import { bridgeSection } from "./bridge-report.mjs";
 import { BENCH_CONNECTOR_CONFIG, BENCH_RELAY_VARS, DAEMON_NODE_FLAGS } from "./clawrelay-side.mjs";
+import { cpuMsPerMessage, workerdMs } from "./cost.mjs";
+import { costSection } from "./cost-report.mjs";
 import { profileMarkdown } from "./cpuprofile.mjs";
 import { checkTargets, verdict } from "./targets.mjs";
 
@@ -21,17 +23,42 @@ function ratio(pair, field = "msgsPerSecond") {
   return `${(100 * (pair.clawrelay[field] / pair.baseline[field])).toFixed(0)} %`;
 }
 
+/** The processes of a live result, as columns: [heading, label suffix]. */
+const CPU_COLUMNS = [
+  ["relay workerd (Worker + DO)", " workerd"],
+  ["relay wrangler (node)", " wrangler (node)"],
+  ["connector(s)", " receivers"],
+  ["agent webhook", "stand-in agent webhook"],
+  ["bench runner", "bench runner"],
+];
+
+function cpuCells(side, perMessage) {
+  return CPU_COLUMNS.map(([, suffix]) => {
+    // The baseline's WebSocket clients run inside the bench runner: it has no process of its own.
+    if (side === "baseline" && suffix === " receivers") return "–";
+    const label = Object.keys(perMessage ?? {}).find((l) => l.endsWith(suffix));
+    return label === undefined ? "–" : n(perMessage[label], 2);
+  });
+}
+
+function workerdRatio(pair) {
+  const claw = workerdMs(cpuMsPerMessage(pair?.clawrelay));
+  const base = workerdMs(cpuMsPerMessage(pair?.baseline));
+  return claw !== null && base ? `${n(claw / base, 2)}×` : "–";
+}
+
 function liveTable(live) {
   const lines = [
-    "| scenario | side | messages | msg/s | p50 ms | p95 ms | p99 ms | clawrelay / baseline |",
-    "|---|---|---:|---:|---:|---:|---:|---:|",
+    `| scenario | side | messages | msg/s | p50 ms | p95 ms | p99 ms | clawrelay / baseline | ${CPU_COLUMNS.map(([h]) => `${h} CPU ms/msg`).join(" | ")} | workerd CPU / baseline's |`,
+    `|---|---|---:|---:|---:|---:|---:|---:|${CPU_COLUMNS.map(() => "---:|").join("")}---:|`,
   ];
   for (const [key, pair] of Object.entries(live)) {
     for (const side of ["baseline", "clawrelay"]) {
       const r = pair[side];
       if (!r) continue;
+      const claw = side === "clawrelay";
       lines.push(
-        `| ${LIVE_TITLES[key] ?? key} | ${side} | ${int(r.messages)} | ${n(r.msgsPerSecond)} | ${n(r.latencyMs.p50)} | ${n(r.latencyMs.p95)} | ${n(r.latencyMs.p99)} | ${side === "clawrelay" ? ratio(pair) : ""} |`,
+        `| ${LIVE_TITLES[key] ?? key} | ${side} | ${int(r.messages)} | ${n(r.msgsPerSecond)} | ${n(r.latencyMs.p50)} | ${n(r.latencyMs.p95)} | ${n(r.latencyMs.p99)} | ${claw ? ratio(pair) : ""} | ${cpuCells(side, cpuMsPerMessage(r)).join(" | ")} | ${claw ? workerdRatio(pair) : ""} |`,
       );
     }
   }
@@ -99,10 +126,10 @@ function machineSection(results) {
   ].join("\n");
 }
 
-/** CPU milliseconds per message of each process in one live result. */
+/** CPU milliseconds per message of each process in one live result, as text. */
 function cpuPerMessage(result) {
-  return Object.entries(result.usage?.processes ?? {})
-    .map(([process, u]) => `${process} ${n((1000 * u.cpuSeconds) / result.messages, 2)} ms`)
+  return Object.entries(cpuMsPerMessage(result) ?? {})
+    .map(([process, ms]) => `${process} ${n(ms, 2)} ms`)
     .join(", ");
 }
 
@@ -206,7 +233,10 @@ export function renderReport(results) {
       "- CPU: user + system seconds per process over the scenario (from /proc), and as a share of one core; peak RSS is VmHWM, reset at the start of each scenario.",
     ].join("\n"),
     "## Live traffic",
+    "CPU ms/msg: the CPU seconds (user + system, from /proc) each process used over the scenario, divided by its messages. The relay's workerd runs the Worker and its Durable Objects in one process; the connector column is the recipients' connector processes together; the baseline has none (its WebSocket clients run in the bench runner, which also signs and sends every POST).",
     liveTable(results.live ?? {}),
+    "## Cost per message",
+    costSection(results, LIVE_TITLES),
     "## Per-message logs",
     logsSection(results),
     "## Backlog drain",
