@@ -1,9 +1,8 @@
 import { healthFrameSchema } from "@clawrelay/protocol";
 import { describe, expect, it } from "vitest";
 import type { StatusAggregate } from "../src/metrics/aggregate.js";
-import type { SessionContext } from "../src/session/context.js";
-import { type StoredHealth, storeHealth } from "../src/session/health.js";
-import type { LiveSocket, Sockets } from "../src/session/sockets.js";
+import { type StoredHealth, storeHealth } from "../src/session/connections/health.js";
+import type { LiveSocket, Sockets } from "../src/session/connections/sockets.js";
 import { parseExposition, sampleValue } from "./operator/exposition.js";
 import { adminCall } from "./support/agents.js";
 import { knownAgent, statusOf } from "./support/session.js";
@@ -130,13 +129,7 @@ describe("health frame cost", () => {
     };
     const store = (frame: ReturnType<typeof healthFrame>, now: number) => {
       const parsed = healthFrameSchema.parse(frame);
-      storeHealth(
-        s as unknown as SessionContext,
-        sockets as unknown as Sockets,
-        socket as unknown as LiveSocket,
-        parsed,
-        now,
-      );
+      storeHealth(s.metrics, sockets as unknown as Sockets, socket as unknown as LiveSocket, parsed, now);
     };
     return { s, socket, store };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { MessageRecord } from "../src/session/records.js";
+import type { MessageRecord } from "../src/session/queue/records.js";
 import { signedCall } from "./support/agents.js";
 import { knownAgent, sendOk } from "./support/session.js";
 import { connect } from "./support/socket.js";

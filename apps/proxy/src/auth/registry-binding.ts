@@ -1,4 +1,5 @@
 import { metricsShardOf, RelayError } from "@clawrelay/protocol";
+import { registryShardStub } from "../platform/stubs.js";
 
 /**
  * An agent id belongs to the registry that first made it known (or the registries an admin
@@ -20,7 +21,7 @@ export interface RegistrySource {
 }
 
 export function directoryRegistries(env: Env, agentId: string): RegistrySource {
-  return env.DIRECTORY.get(env.DIRECTORY.idFromName(`registries-${metricsShardOf(agentId, REGISTRY_SHARDS)}`));
+  return registryShardStub(env, metricsShardOf(agentId, REGISTRY_SHARDS));
 }
 
 const cache = new Map<string, { registries: string[] | null; fetchedAt: number }>();

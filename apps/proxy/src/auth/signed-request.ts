@@ -13,6 +13,7 @@ import {
 import { canonicalString, contentDigest, TokenError, tokenHash, verifyCanonical } from "@clawrelay/signing";
 import type { Context, MiddlewareHandler } from "hono";
 import { readBodyCapped } from "../middleware/body.js";
+import { directoryStub } from "../platform/stubs.js";
 import type { AppEnv } from "../types.js";
 import { assertRegistryAllowed, bindFirst, directoryRegistries, type RegistrySource } from "./registry-binding.js";
 import { assertNotRevoked, type RevocationSource } from "./revocations.js";
@@ -76,7 +77,7 @@ export interface SignedRequestOptions {
 }
 
 export function directoryRevocations(env: Env): RevocationSource {
-  return env.DIRECTORY.get(env.DIRECTORY.idFromName("global"));
+  return directoryStub(env);
 }
 
 /**

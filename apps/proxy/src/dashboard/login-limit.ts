@@ -1,5 +1,6 @@
 import { RelayError } from "@clawrelay/protocol";
 import type { Context } from "hono";
+import { loginGuardStub } from "../platform/stubs.js";
 import type { AppEnv } from "../types.js";
 
 /**
@@ -33,7 +34,7 @@ export function loginLimit(c: Context<AppEnv>) {
   const config = c.get("config");
   const client = clientAddress(c.req.header("cf-connecting-ip"));
   const windowMs = config.RELAY_LOGIN_WINDOW_SECONDS * 1000;
-  const guard = c.env.DIRECTORY.get(c.env.DIRECTORY.idFromName("dashboard-login"));
+  const guard = loginGuardStub(c.env);
   return {
     async assertAllowed(): Promise<void> {
       let waitMs: number;

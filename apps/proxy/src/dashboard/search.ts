@@ -1,6 +1,6 @@
 import { readOperatorView } from "../metrics/fanout.js";
 import { sessionFor, unwrap } from "../routes/session.js";
-import type { MessageRecord } from "../session/records.js";
+import type { MessageRecord } from "../session/queue/records.js";
 
 /**
  * How many agents' records one search reads when no recipient is named: one indexed read in

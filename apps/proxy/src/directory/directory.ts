@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { migrate, Sql } from "../session/sql.js";
+import { migrate, Sql } from "../platform/sql.js";
 import { LOGIN_GUARD_MIGRATION, LoginGuard } from "./login-guard.js";
 import { REGISTRY_BINDINGS_MIGRATION, RegistryBindings } from "./registry-bindings.js";
 

@@ -1,4 +1,4 @@
-import type { Sql } from "../session/sql.js";
+import type { Sql } from "../platform/sql.js";
 
 export const LOGIN_GUARD_MIGRATION = `CREATE TABLE login_failures (
      client TEXT PRIMARY KEY, window_start INTEGER NOT NULL, failures INTEGER NOT NULL

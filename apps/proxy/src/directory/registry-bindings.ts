@@ -1,4 +1,4 @@
-import type { Sql } from "../session/sql.js";
+import type { Sql } from "../platform/sql.js";
 
 export const REGISTRY_BINDINGS_MIGRATION = `CREATE TABLE agent_registries (
      agent_id TEXT PRIMARY KEY,

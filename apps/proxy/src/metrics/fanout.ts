@@ -1,5 +1,6 @@
 import { METRICS_SHARDS } from "@clawrelay/protocol";
 import { log } from "../log.js";
+import { metricsShardStub } from "../platform/stubs.js";
 import { mergeRollups, type ShardRollup } from "./aggregate.js";
 import { flushRefusals } from "./refusals.js";
 
@@ -58,9 +59,7 @@ export async function fanOut<T>(
   return { answers, failed };
 }
 
-export function shardStub(env: Env, shard: number): DurableObjectStub<import("./metrics-shard.js").MetricsShard> {
-  return env.METRICS_SHARD.get(env.METRICS_SHARD.idFromName(`shard-${shard}`));
-}
+export const shardStub = metricsShardStub;
 
 export interface OperatorView {
   merged: ShardRollup;

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { METRICS_RETENTION_MS, type SessionSummary, sessionSummarySchema } from "@clawrelay/protocol";
-import { migrate, Sql } from "../session/sql.js";
+import { migrate, Sql } from "../platform/sql.js";
 import { mergeRollups, rollupShard, type ShardRollup } from "./aggregate.js";
 import { type AgentDigest, addTotals, digestSummary, emptyTotals, type Totals } from "./digest.js";
 import { REFUSAL_MIGRATION, type RefusalCount, RefusalStore, refusalCountSchema } from "./refusal-store.js";

@@ -1,6 +1,6 @@
 import { errorCodeSchema } from "@clawrelay/protocol";
 import { z } from "zod";
-import type { Sql } from "../session/sql.js";
+import type { Sql } from "../platform/sql.js";
 import { emptyRollup, REFUSAL_COUNTER, type ShardRollup, windowStart } from "./aggregate.js";
 import { counterKey, type HourTotals } from "./digest.js";
 

@@ -10,6 +10,7 @@ import { requireAdmin } from "../auth/admin.js";
 import { directoryRegistries, forgetRegistryBinding } from "../auth/registry-binding.js";
 import { forgetRevocationSnapshot } from "../auth/revocations.js";
 import { readJsonRequest } from "../middleware/json.js";
+import { directoryStub } from "../platform/stubs.js";
 import type { AppEnv } from "../types.js";
 import { sessionFor, unwrap } from "./session.js";
 
@@ -23,7 +24,7 @@ export function adminRoutes(): Hono<AppEnv> {
     );
     if (!parsed.success)
       throw new RelayError("invalid_request", 'body must be {"jti"} or {"agentId"}, with an optional "reason"');
-    const directory = c.env.DIRECTORY.get(c.env.DIRECTORY.idFromName("global"));
+    const directory = directoryStub(c.env);
     const revocation = await directory.revoke(parsed.data);
     forgetRevocationSnapshot();
     // Open connections of a revoked agent are closed now (4003); a revoked jti's connection is

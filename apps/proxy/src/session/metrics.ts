@@ -14,8 +14,8 @@ import {
   mergeRange,
   rangesOfCounters,
 } from "../metrics/latency-stats.js";
-import type { Meta } from "./meta.js";
-import type { Sql } from "./sql.js";
+import type { Sql } from "../platform/sql.js";
+import type { Meta } from "./storage/meta.js";
 
 const HOUR_MS = 3_600_000;
 export const hourOf = (now: number): number => Math.floor(now / HOUR_MS) * HOUR_MS;

@@ -1,9 +1,19 @@
 import { type HourSummary, metricsShardOf, type SessionSummary, SUMMARY_INTERVAL_MS } from "@clawrelay/protocol";
 import { log } from "../log.js";
-import type { SessionContext } from "./context.js";
-import { countConnectedTime } from "./metrics.js";
-import type { Sockets } from "./sockets.js";
-import type { SessionStatus } from "./status.js";
+import type { Sql } from "../platform/sql.js";
+import { metricsShardStub } from "../platform/stubs.js";
+import type { Sockets } from "./connections/sockets.js";
+import { countConnectedTime, type SessionMetrics } from "./metrics.js";
+import type { SessionStatus } from "./observation/status.js";
+import type { Meta } from "./storage/meta.js";
+
+export interface ReporterHost {
+  readonly sql: Sql;
+  readonly meta: Meta;
+  readonly metrics: SessionMetrics;
+  readonly env: Env;
+  agentId(): string;
+}
 
 /**
  * Reports this session's summary to its metrics shard at most every 10 s, and only after
@@ -14,25 +24,25 @@ export class SummaryReporter {
   private inflight: Promise<void> | null = null;
 
   constructor(
-    private readonly s: SessionContext,
-    private readonly sockets: Sockets,
+    private readonly s: ReporterHost,
+    private readonly sockets: Pick<Sockets, "active">,
     private readonly status: (now: number, hours: HourSummary[]) => SessionStatus,
   ) {}
 
+  /** When the next report is due (for the scheduler); null while there is nothing to report. */
+  dueAt(): number | null {
+    if (!this.s.agentId() || !this.s.metrics.dirty) return null;
+    return this.lastReportAt + SUMMARY_INTERVAL_MS;
+  }
+
   maybeReport(now: number): void {
-    if (!this.s.agentId() || !this.s.metrics.dirty) return;
-    const due = this.lastReportAt + SUMMARY_INTERVAL_MS;
-    if (now < due || this.inflight) {
-      this.s.wakeAt(Math.max(due, now + 1));
-      return;
-    }
+    const due = this.dueAt();
+    if (due === null || now < due || this.inflight) return;
     this.lastReportAt = now;
     countConnectedTime(this.s.metrics, this.s.meta, this.sockets.active() !== null, now);
     this.s.metrics.dirty = false;
     const summary = this.summary(now);
-    const shard = this.s.env.METRICS_SHARD.get(
-      this.s.env.METRICS_SHARD.idFromName(`shard-${metricsShardOf(summary.agentId)}`),
-    );
+    const shard = metricsShardStub(this.s.env, metricsShardOf(summary.agentId));
     this.inflight = shard
       .report(summary)
       .catch((err: unknown) => {

@@ -1,7 +1,7 @@
 import { PRIORITIES, type ReconnectAckFrame } from "@clawrelay/protocol";
 import { expect } from "vitest";
-import type { MessageRecord } from "../../src/session/records.js";
-import type { SessionStatus } from "../../src/session/status.js";
+import type { SessionStatus } from "../../src/session/observation/status.js";
+import type { MessageRecord } from "../../src/session/queue/records.js";
 import type { TestSocket } from "../support/socket.js";
 import type { SendResult } from "./live.js";
 import type { Delivery, ExpectedReconnectAck, ReferenceSession, SendOutcome } from "./reference.js";

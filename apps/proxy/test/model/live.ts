@@ -1,8 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { PolicyBody } from "@clawrelay/protocol";
 import { expect } from "vitest";
-import type { MessageRecord } from "../../src/session/records.js";
-import type { SessionStatus } from "../../src/session/status.js";
+import type { SessionStatus } from "../../src/session/observation/status.js";
+import type { MessageRecord } from "../../src/session/queue/records.js";
 import { makeAgent, sendMessage, type TestAgent } from "../support/agents.js";
 import { fetchDirect } from "../support/direct.js";
 import { captureWrapper, flattenWrapper } from "../support/flat-wrappers.js";

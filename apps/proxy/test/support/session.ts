@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { SessionStatus } from "../../src/session/status.js";
+import type { SessionStatus } from "../../src/session/observation/status.js";
 import { makeAgent, sendMessage, signedCall, type TestAgent } from "./agents.js";
 
 let counter = 0;

@@ -1,5 +1,5 @@
 import { PROTOCOL_LIMITS } from "@clawrelay/protocol";
-import type { Meta } from "./meta.js";
+import type { Meta } from "../storage/meta.js";
 
 interface BreakerRecord {
   failures: number;

@@ -1,28 +1,53 @@
-import type { Sql } from "./sql.js";
+import type { Sql } from "../../platform/sql.js";
+
+/** The session's counters (`GET …/status` shows them by these names). */
+export const COUNTER_NAMES = ["received", "sent", "acked", "nacked", "ack_timeouts", "expired", "shed"] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/** Every key of the `meta` table, with the owner that writes it. */
+export type MetaKey =
+  // access: the agent this session is bound to, whether it registered or connected, where it is homed
+  | "agent_id"
+  | "known"
+  | "known_since"
+  | "home_relay"
+  // queue: the agent's per-peer policy
+  | "policy"
+  // delivery: the relay → connector breaker, and the last acked message (reconnect_ack)
+  | "breaker_failures"
+  | "breaker_opened_at"
+  | "breaker_probe"
+  | "last_acked_id"
+  // receipts: one breaker per destination relay
+  | "receipt_breakers"
+  // connections: since when no connector is active; observation: uptime counted so far
+  | "offline_since"
+  | "uptime_counted_at"
+  | `count_${CounterName}`;
 
 /** Small key/value state of the session (agent id, known flag, breaker, counters). */
 export class Meta {
   private readonly cache = new Map<string, string | null>();
   constructor(private readonly sql: Sql) {}
 
-  get(key: string): string | null {
+  get(key: MetaKey): string | null {
     if (this.cache.has(key)) return this.cache.get(key) ?? null;
     const value = this.sql.one<{ value: string }>("SELECT value FROM meta WHERE key = ?", key)?.value ?? null;
     this.cache.set(key, value);
     return value;
   }
 
-  getNumber(key: string, fallback: number): number {
+  getNumber(key: MetaKey, fallback: number): number {
     const value = this.get(key);
     return value === null ? fallback : Number(value);
   }
 
-  getJson<T>(key: string): T | null {
+  getJson<T>(key: MetaKey): T | null {
     const value = this.get(key);
     return value === null ? null : (JSON.parse(value) as T);
   }
 
-  set(key: string, value: string | number | null): void {
+  set(key: MetaKey, value: string | number | null): void {
     if (value === null) {
       // Known absent already (every ack clears the breaker's keys): nothing to delete.
       if (this.cache.has(key) && this.cache.get(key) === null) return;
@@ -40,11 +65,11 @@ export class Meta {
     this.cache.set(key, text);
   }
 
-  setJson(key: string, value: unknown): void {
+  setJson(key: MetaKey, value: unknown): void {
     this.set(key, JSON.stringify(value));
   }
 
-  increment(key: string, by = 1): number {
+  increment(key: MetaKey, by = 1): number {
     const next = this.getNumber(key, 0) + by;
     this.set(key, next);
     return next;

@@ -1,7 +1,7 @@
 import { RelayError } from "@clawrelay/protocol";
-import type { RelayConfig } from "../config.js";
-import type { ItemRow } from "./items.js";
-import type { Sql } from "./sql.js";
+import type { RelayConfig } from "../../config.js";
+import type { Sql } from "../../platform/sql.js";
+import type { ItemRow } from "../storage/items.js";
 
 /** How long a 507 asks the sender to wait: queues drain at connector speed, so not too eagerly. */
 const QUEUE_FULL_RETRY_SECONDS = 30;
@@ -19,7 +19,10 @@ export interface Usage {
 export class Capacity {
   constructor(
     private readonly sql: Sql,
-    private readonly config: RelayConfig,
+    private readonly config: Pick<
+      RelayConfig,
+      "RELAY_QUEUE_MAX_ITEMS" | "RELAY_QUEUE_MAX_BYTES" | "RELAY_LOW_LANE_ADMIT_RATIO"
+    >,
   ) {}
 
   total(): Usage {

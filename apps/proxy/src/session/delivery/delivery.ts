@@ -1,61 +1,43 @@
-import { type DeliverItem, PROTOCOL_LIMITS, type Receipt } from "@clawrelay/protocol";
-import { log } from "../log.js";
+import { PROTOCOL_LIMITS } from "@clawrelay/protocol";
+import type { RelayConfig } from "../../config.js";
+import { log } from "../../log.js";
+import type { Sql } from "../../platform/sql.js";
+import type { LiveSocket, Sockets } from "../connections/sockets.js";
+import type { SessionMetrics } from "../metrics.js";
+import type { Outcomes } from "../queue/outcomes.js";
+import { recordHop } from "../queue/trace.js";
+import type { ReceiptEmitter } from "../receipts/emit.js";
+import { ITEM_WITHOUT_PAYLOAD, type ItemRow, wantsNotice } from "../storage/items.js";
+import type { Meta } from "../storage/meta.js";
 import type { DeliveryBreaker } from "./breaker.js";
-import type { SessionContext } from "./context.js";
-import { conversationFields, ITEM_WITHOUT_PAYLOAD, type ItemRow, laneName, wantsNotice } from "./items.js";
-import { emitReceipt, finish, terminate } from "./lifecycle.js";
-import { recordHop } from "./records.js";
-import type { LiveSocket, Sockets } from "./sockets.js";
+import { needsResync, requeueConnection, requeueOrphans } from "./requeue.js";
+import { EVER_SENT, redeliveryDelay, toItem } from "./wire.js";
 
 const SWEEP_BATCH = 500;
 const encoder = new TextEncoder();
 
-/** Redelivery backoff: 1 s doubling to 60 s, ±20 % jitter; critical items skip it (PROTOCOL.md §5). */
-export function redeliveryDelay(attempts: number, lane: number, random = Math.random): number {
-  if (lane === 0) return 0;
-  const base = Math.min(
-    PROTOCOL_LIMITS.redeliveryBackoffMaxMs,
-    PROTOCOL_LIMITS.redeliveryBackoffBaseMs * 2 ** Math.max(0, attempts - 1),
-  );
-  const jitter = 1 + (random() * 2 - 1) * PROTOCOL_LIMITS.redeliveryJitter;
-  return Math.round(base * jitter);
-}
-
-/**
- * Whether an item ever went out in a deliver frame. Not `attempts > 0` alone: a nack or a closed
- * socket gives the attempt back, but the item was still sent (and the connector may hold it).
- * `attempts > 0` does imply a `sent` hop, and SQLite stops at the first true term of an OR, so
- * the usual case (an ack for an item in flight) skips the lookup in the trace.
- */
-export const EVER_SENT =
-  "(items.attempts > 0 OR EXISTS (SELECT 1 FROM hops WHERE hops.item_id = items.id AND hops.hop = 'sent'))";
-
-function toItem(row: ItemRow, attempt: number): DeliverItem {
-  if (row.kind === "receipt")
-    return { kind: "receipt", id: row.id, receipt: JSON.parse(row.payload ?? "null") as Receipt };
-  return {
-    kind: "message",
-    id: row.id,
-    seq: row.seq,
-    correlationId: row.correlation_id,
-    from: row.sender,
-    priority: laneName(row.lane),
-    payload: JSON.parse(row.payload ?? "null"),
-    contentType: row.content_type ?? "application/json",
-    enqueuedAt: row.enqueued_at,
-    expiresAt: row.expires_at,
-    attempt,
-    ...conversationFields(row),
-  };
+export interface DeliveryHost {
+  readonly sql: Sql;
+  readonly meta: Meta;
+  readonly metrics: Pick<SessionMetrics, "count" | "observe" | "dirty">;
+  readonly config: Pick<RelayConfig, "RELAY_MAX_IN_FLIGHT" | "RELAY_ACK_TIMEOUT_MS" | "RELAY_MAX_ATTEMPTS">;
+  /** The connector sockets: delivery goes to the active one; the others' connection ids are live. */
+  readonly sockets: Pick<Sockets, "active" | "all">;
+  readonly breaker: DeliveryBreaker;
+  readonly outcomes: Pick<Outcomes, "finish" | "terminate">;
+  readonly receipts: Pick<ReceiptEmitter, "emit">;
+  agentId(): string;
 }
 
 /** At-least-once delivery to the active connector: batches, acks, nacks, timeouts, the breaker. */
 export class Delivery {
-  constructor(
-    private readonly s: SessionContext,
-    private readonly sockets: Sockets,
-    private readonly breaker: DeliveryBreaker,
-  ) {}
+  private readonly sockets: Pick<Sockets, "active" | "all">;
+  private readonly breaker: DeliveryBreaker;
+
+  constructor(private readonly s: DeliveryHost) {
+    this.sockets = s.sockets;
+    this.breaker = s.breaker;
+  }
 
   inFlight(): number {
     return this.s.sql.scalar("SELECT COUNT(*) FROM items WHERE state = 'inflight'");
@@ -119,7 +101,6 @@ export class Delivery {
       return batch.length;
     }
     this.s.meta.increment("count_sent", batch.length);
-    this.s.wakeAt(deadline);
     return batch.length;
   }
 
@@ -131,14 +112,14 @@ export class Delivery {
         id,
       );
       if (!row) continue; // unknown, never sent, or already finished: no effect
-      finish(this.s, row, "acked", now);
+      this.s.outcomes.finish(row, "acked", now);
       acked++;
       if (row.kind === "message") {
         recordHop(this.s.sql, row.id, "acked", now);
         this.s.metrics.count("messages_out", { peer: row.sender, outcome: "acked" }, 1, now);
         this.s.metrics.observe("ack_latency_ms", now - row.enqueued_at, now);
         this.s.meta.set("last_acked_id", row.id);
-        if (wantsNotice(row.notify, "delivered")) emitReceipt(this.s, row, "delivered", now);
+        if (wantsNotice(row.notify, "delivered")) this.s.receipts.emit(row, "delivered", now);
         log("info", {
           event: "message_acked",
           correlationId: row.correlation_id,
@@ -175,7 +156,6 @@ export class Delivery {
     if (count === 0) return;
     this.s.meta.increment("count_nacked", count);
     this.onFailure(now);
-    if (next) this.s.wakeAt(next);
     this.pump(now);
   }
 
@@ -204,7 +184,7 @@ export class Delivery {
       row = this.s.sql.one<ItemRow>(select, id);
       if (!row || row.terminal !== null) return;
     }
-    terminate(this.s, row, outcome, now, reason);
+    this.s.outcomes.terminate(row, outcome, now, reason);
   }
 
   /**
@@ -236,7 +216,7 @@ export class Delivery {
    * everything due now, so it gets what was in flight at once and in lane order (PROTOCOL.md §6),
    * not after the old connector's breaker and backoffs have run out.
    */
-  handOver(now: number): void {
+  private handOver(now: number): void {
     if (this.breaker.success() === "closed") {
       log("info", { event: "breaker_closed", agentId: this.s.agentId(), reason: "handover" });
     }
@@ -244,20 +224,38 @@ export class Delivery {
     this.pump(now);
   }
 
-  /** Items sent to a socket that closed go back to the queue; that send does not count. */
-  requeueConnection(connectionId: string, now: number): number {
-    const rows = this.s.sql.all<{ id: string }>(
-      "SELECT id FROM items WHERE state = 'inflight' AND connector_id = ?",
-      connectionId,
-    );
-    for (const { id } of rows) {
-      this.s.sql.run(
-        "UPDATE items SET state = 'queued', attempts = MAX(0, attempts - 1), ack_deadline = NULL, connector_id = NULL, next_attempt_at = 0 WHERE id = ?",
-        id,
-      );
-      recordHop(this.s.sql, id, "requeued", now, { reason: "connection_closed" });
-    }
-    return rows.length;
+  /**
+   * A connector's reconnect, before its `reconnect_ack` (which must show what this changes):
+   * what the sockets it replaced had in flight goes back to the queue; its `lastReceivedId`, when
+   * the relay sent that item, counts as the ack that may have been lost; orphans are requeued.
+   * Returns whether the connector must resync (PROTOCOL.md §6).
+   */
+  resume(retired: readonly string[], lastReceivedId: string | null, now: number): { resync: boolean } {
+    for (const connectionId of retired) requeueConnection(this.s.sql, connectionId, now);
+    const resync = needsResync(this.s.sql, lastReceivedId);
+    // The connector says it holds this item: count its word as the ack that may have been lost.
+    // Done before the socket gets its role, so no deliver frame can overtake the reconnect_ack.
+    if (!resync && lastReceivedId !== null) this.ack([lastReceivedId], now);
+    this.requeueOrphans(now);
+    return { resync };
+  }
+
+  /**
+   * After the `reconnect_ack`: an active connector starts receiving. A takeover replaces another
+   * connector: like a promoted standby, it starts with a closed breaker and everything due now,
+   * not behind the backoffs the superseded one earned.
+   */
+  start(role: "active" | "standby", tookOver: boolean, now: number): void {
+    if (tookOver) this.handOver(now);
+    else if (role === "active") this.pump(now);
+  }
+
+  /** A socket closed: its in-flight items go back; a promoted standby takes over delivery. */
+  connectionLost(connectionId: string, promoted: boolean, now: number): number {
+    const requeued = requeueConnection(this.s.sql, connectionId, now);
+    if (requeued > 0) this.breaker.clearProbe();
+    if (promoted) this.handOver(now);
+    return requeued;
   }
 
   /**
@@ -266,14 +264,7 @@ export class Delivery {
    */
   requeueOrphans(now: number): number {
     const live = new Set(this.sockets.all().map((socket) => socket.data.connectionId));
-    const owners = this.s.sql.all<{ connector_id: string | null }>(
-      "SELECT DISTINCT connector_id FROM items WHERE state = 'inflight'",
-    );
-    let moved = 0;
-    for (const { connector_id } of owners) {
-      if (connector_id === null || !live.has(connector_id)) moved += this.requeueConnection(connector_id ?? "", now);
-    }
-    return moved;
+    return requeueOrphans(this.s.sql, live, now);
   }
 
   /** Ack timeouts: redeliver after backoff, or dead-letter after the attempt budget. */
@@ -287,7 +278,7 @@ export class Delivery {
     for (const row of rows) {
       recordHop(this.s.sql, row.id, "ack_timeout", now, { attempt: row.attempts });
       if (row.attempts >= this.s.config.RELAY_MAX_ATTEMPTS) {
-        terminate(this.s, row, "dead_lettered", now, "ack_timeout");
+        this.s.outcomes.terminate(row, "dead_lettered", now, "ack_timeout");
         continue;
       }
       const next = now + redeliveryDelay(row.attempts, row.lane);
@@ -296,7 +287,6 @@ export class Delivery {
         next,
         row.seq,
       );
-      this.s.wakeAt(next);
     }
     this.s.meta.increment("count_ack_timeouts", rows.length);
     this.onFailure(now);
@@ -305,8 +295,6 @@ export class Delivery {
   private onFailure(now: number): void {
     if (this.breaker.failure(now) === "open") {
       log("warn", { event: "breaker_opened", agentId: this.s.agentId(), failures: this.breaker.failures });
-      const probeAt = this.breaker.probeAt();
-      if (probeAt !== null) this.s.wakeAt(probeAt);
     }
   }
 }

@@ -1,8 +1,8 @@
 import { PRIORITIES } from "@clawrelay/protocol";
-import type { StoredHealth } from "./health.js";
-import type { Meta } from "./meta.js";
-import type { MetricsView } from "./metrics.js";
-import type { Sql } from "./sql.js";
+import type { Sql } from "../../platform/sql.js";
+import type { StoredHealth } from "../connections/health.js";
+import type { MetricsView } from "../metrics.js";
+import { COUNTER_NAMES, type Meta } from "../storage/meta.js";
 
 export interface LaneStatus {
   items: number;
@@ -92,4 +92,9 @@ export function readStatus(src: StatusSources, _now: number): SessionStatus {
     counters: src.counters ?? {},
     metrics: src.metrics ?? null,
   };
+}
+
+/** The session's counters, by name (`GET …/status`). */
+export function readCounters(meta: Meta): Record<string, number> {
+  return Object.fromEntries(COUNTER_NAMES.map((name) => [name, meta.getNumber(`count_${name}`, 0)]));
 }

@@ -1,5 +1,5 @@
 import { PROTOCOL_LIMITS } from "@clawrelay/protocol";
-import type { Meta } from "./meta.js";
+import type { Meta } from "../storage/meta.js";
 
 export type BreakerState = "closed" | "open" | "half_open";
 
@@ -52,7 +52,7 @@ export class DeliveryBreaker {
 
   /** The probe's socket went away before an answer: let the next half-open probe go out. */
   clearProbe(): void {
-    this.meta.set("breaker_probe", null);
+    if (this.meta.get("breaker_probe") === "1") this.meta.set("breaker_probe", null);
   }
 
   success(): BreakerState | null {

@@ -6,32 +6,75 @@ import {
   processedItems,
   RelayError,
 } from "@clawrelay/protocol";
-import { assertNotRevoked, type RevocationSource } from "../auth/revocations.js";
-import { log } from "../log.js";
-import type { DeliveryBreaker } from "./breaker.js";
-import type { SessionContext } from "./context.js";
-import type { Delivery } from "./delivery.js";
-import { handshake, promoteStandby } from "./handshake.js";
+import { ulid } from "ulid";
+import { assertNotRevoked, type RevocationSource } from "../../auth/revocations.js";
+import type { RelayConfig } from "../../config.js";
+import { log } from "../../log.js";
+import type { Sql } from "../../platform/sql.js";
+import type { Delivery } from "../delivery/delivery.js";
+import { countConnectedTime, type SessionMetrics } from "../metrics.js";
+import type { Meta } from "../storage/meta.js";
+import { socketDeadline, sweepOrder } from "./deadlines.js";
+import { handshake } from "./handshake.js";
 import { storeHealth } from "./health.js";
-import { countConnectedTime } from "./metrics.js";
-import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
+import { closeSocket, type LiveSocket, type SocketAttachment, type Sockets, sendFrame } from "./sockets.js";
 
-export const CLOSE_POLICY = CLOSE_CODES.policy;
-export const CLOSE_TOO_BIG = CLOSE_CODES.tooBig;
-export const CLOSE_INTERNAL = CLOSE_CODES.internal;
-export const CLOSE_CREDENTIALS = CLOSE_CODES.credentials;
+const CLOSE_POLICY = CLOSE_CODES.policy;
+const CLOSE_TOO_BIG = CLOSE_CODES.tooBig;
+const CLOSE_INTERNAL = CLOSE_CODES.internal;
+const CLOSE_CREDENTIALS = CLOSE_CODES.credentials;
+
+export interface ConnectionsHost {
+  readonly state: DurableObjectState;
+  readonly sockets: Sockets;
+  readonly sql: Sql;
+  readonly meta: Meta;
+  readonly metrics: SessionMetrics;
+  readonly config: Pick<
+    RelayConfig,
+    "RELAY_STALE_AFTER_MS" | "RELAY_FAILOVER_AFTER_MS" | "RELAY_REVOCATION_MAX_STALE_SECONDS"
+  >;
+  readonly delivery: Pick<Delivery, "ack" | "nack" | "processed" | "resume" | "start" | "connectionLost">;
+  agentId(): string;
+}
+
+/** Who opened a socket, as the Worker authenticated it. */
+export interface Opener {
+  connectorId: string | null;
+  jti: string;
+  tokenExpiresAt: number;
+}
 
 /**
  * Everything a connector socket says, after the Worker let it in. Never throws: an invalid frame
  * gets an `error` frame, and 20 of them within 60 s close the socket with 1008.
  */
-export class ConnectionHandler {
-  constructor(
-    private readonly s: SessionContext,
-    private readonly sockets: Sockets,
-    private readonly delivery: Delivery,
-    private readonly breaker: DeliveryBreaker,
-  ) {}
+export class Connections {
+  private readonly sockets: Sockets;
+
+  constructor(private readonly s: ConnectionsHost) {
+    this.sockets = s.sockets;
+  }
+
+  /** Take the socket of an upgrade: pending until its `reconnect` frame (10 s, PROTOCOL.md §6). */
+  accept(opener: Opener, now: number): { client: WebSocket; connectorId: string } {
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    const connectorId = opener.connectorId || `anon-${ulid(now)}`;
+    this.s.state.acceptWebSocket(server, [connectorId.slice(0, 200)]);
+    const attachment: SocketAttachment = {
+      connectionId: ulid(now),
+      connectorId,
+      jti: opener.jti,
+      tokenExpiresAt: opener.tokenExpiresAt,
+      role: "pending",
+      connectedAt: now,
+      roleSince: now,
+      invalidAt: [],
+    };
+    server.serializeAttachment(attachment);
+    return { client, connectorId };
+  }
 
   message(ws: WebSocket, data: string | ArrayBuffer, now: number): void {
     const socket = this.sockets.all().find((o) => o.ws === ws);
@@ -53,7 +96,7 @@ export class ConnectionHandler {
         closeSocket(ws, CLOSE_POLICY, "reconnect frame required first");
         return;
       }
-      handshake(this.s, this.sockets, this.delivery, socket, frame, now);
+      handshake(this.s, socket, frame, now);
       return;
     }
     switch (frame.type) {
@@ -62,17 +105,17 @@ export class ConnectionHandler {
         return;
       case "ack":
         // Acks count from any socket of this agent: each means "durably stored by a connector".
-        this.delivery.ack(frame.ids, now);
+        this.s.delivery.ack(frame.ids, now);
         return;
       case "nack":
-        this.delivery.nack(frame.ids, frame.retryAfterMs, frame.reason, now);
+        this.s.delivery.nack(frame.ids, frame.retryAfterMs, frame.reason, now);
         return;
       case "processed":
         // The batched form is that many single frames, in order, within this one event.
-        for (const item of processedItems(frame)) this.delivery.processed(item.id, item.outcome, item.reason, now);
+        for (const item of processedItems(frame)) this.s.delivery.processed(item.id, item.outcome, item.reason, now);
         return;
       case "health":
-        storeHealth(this.s, this.sockets, socket, frame, now);
+        storeHealth(this.s.metrics, this.sockets, socket, frame, now);
         return;
     }
   }
@@ -101,8 +144,13 @@ export class ConnectionHandler {
     if (!data) return;
     const wasActive = data.role === "active";
     ws.serializeAttachment({ ...data, role: "standby" });
-    const requeued = this.delivery.requeueConnection(data.connectionId, now);
-    if (requeued > 0 && this.s.meta.get("breaker_probe") === "1") this.breaker.clearProbe();
+    let promoted: LiveSocket | null = null;
+    if (wasActive) {
+      countConnectedTime(this.s.metrics, this.s.meta, true, now);
+      this.s.meta.set("offline_since", now);
+      promoted = this.promoteStandby("active connector disconnected", now);
+    }
+    const requeued = this.s.delivery.connectionLost(data.connectionId, promoted !== null, now);
     log("info", {
       event: "connector_disconnected",
       agentId: this.s.agentId(),
@@ -110,35 +158,20 @@ export class ConnectionHandler {
       wasActive,
       requeued,
     });
-    if (wasActive) {
-      countConnectedTime(this.s.metrics, this.s.meta, true, now);
-      this.s.meta.set("offline_since", now);
-      promoteStandby(this.s, this.sockets, this.delivery, "active connector disconnected", now);
-    }
   }
 
-  /**
-   * When a socket must next be checked: its handshake deadline, when it would turn stale, or its
-   * token's expiry. `standby` says whether a standby is connected: then the active socket is
-   * judged by RELAY_FAILOVER_AFTER_MS (PROTOCOL.md §6), and only then, so a session with no
-   * standby is woken no more often than the stale rule needs.
-   */
-  private deadline(socket: LiveSocket, standby: boolean): number {
-    const expiry = socket.data.tokenExpiresAt * 1000;
-    if (socket.data.role === "pending")
-      return Math.min(expiry, socket.data.connectedAt + PROTOCOL_LIMITS.reconnectFrameTimeoutMs);
-    return Math.min(expiry, this.sockets.lastSeen(socket) + this.silenceLimit(socket, standby));
-  }
-
-  /** How long a socket may go without a ping before it is closed. */
-  private silenceLimit(socket: LiveSocket, standby: boolean): number {
-    const stale = this.s.config.RELAY_STALE_AFTER_MS;
-    if (socket.data.role !== "active" || !standby) return stale;
-    return Math.min(stale, this.s.config.RELAY_FAILOVER_AFTER_MS);
-  }
-
-  private hasStandby(sockets: readonly LiveSocket[]): boolean {
-    return sockets.some((socket) => socket.data.role === "standby");
+  /** The longest-waiting standby becomes active (delivery then hands it everything in flight). */
+  private promoteStandby(reason: string, now: number): LiveSocket | null {
+    if (this.sockets.active()) return null;
+    const next = this.sockets
+      .all()
+      .filter((o) => o.data.role === "standby")
+      .sort((a, b) => a.data.roleSince - b.data.roleSince)[0];
+    if (!next) return null;
+    this.sockets.update(next, { role: "active", roleSince: now });
+    sendFrame(next.ws, { type: "role", role: "active", reason });
+    log("info", { event: "standby_promoted", agentId: this.s.agentId(), connectorId: next.data.connectorId, reason });
+    return next;
   }
 
   /**
@@ -190,10 +223,10 @@ export class ConnectionHandler {
     this.closed(socket.ws, now);
   }
 
-  sweepDeadline(): number | null {
+  /** When the next socket check is due (the alarm's): a handshake deadline, staleness, a token's expiry. */
+  nextCheckAt(): number | null {
     const sockets = this.sockets.all();
-    const standby = this.hasStandby(sockets);
-    const deadlines = sockets.map((socket) => this.deadline(socket, standby));
+    const deadlines = sockets.map((socket) => socketDeadline(socket, sockets, this.sockets, this.s.config));
     return deadlines.length ? Math.min(...deadlines) : null;
   }
 
@@ -204,16 +237,9 @@ export class ConnectionHandler {
    * longest-waiting standby takes over with everything in flight (the close path).
    */
   sweep(now: number): void {
-    const sockets = this.sockets.all();
-    // The active one last, with the standbys as they are after their own checks: a standby
-    // closed as stale here must not fail the active over to nobody.
-    const ordered = [
-      ...sockets.filter((o) => o.data.role !== "active"),
-      ...sockets.filter((o) => o.data.role === "active"),
-    ];
-    for (const socket of ordered) {
-      const standby = socket.data.role === "active" && this.hasStandby(this.sockets.all());
-      if (now < this.deadline(socket, standby)) continue;
+    for (const socket of sweepOrder(this.sockets.all())) {
+      // The others as they are after their own checks (sweepOrder puts the active one last).
+      if (now < socketDeadline(socket, this.sockets.all(), this.sockets, this.s.config)) continue;
       if (now >= socket.data.tokenExpiresAt * 1000) continue; // closeRevoked answers this with 4003
       if (socket.data.role === "pending") {
         sendFrame(socket.ws, { type: "error", code: "handshake_timeout", message: "no reconnect frame within 10 s" });

@@ -1,5 +1,5 @@
 import { type ConnectorHealth, type HealthFrame, healthSubstance } from "@clawrelay/protocol";
-import type { SessionContext } from "./context.js";
+import type { SessionMetrics } from "../metrics.js";
 import type { LiveSocket, Sockets } from "./sockets.js";
 
 /** A connector's latest `health` frame as its socket keeps it, with when it came. */
@@ -11,7 +11,13 @@ export type StoredHealth = ConnectorHealth & { receivedAt: number };
  * next report to the metrics shard, which is throttled (one per SUMMARY_INTERVAL_MS) — so no flood
  * of frames fans out faster than that.
  */
-export function storeHealth(s: SessionContext, sockets: Sockets, socket: LiveSocket, frame: HealthFrame, now: number) {
+export function storeHealth(
+  summary: Pick<SessionMetrics, "dirty">,
+  sockets: Pick<Sockets, "update">,
+  socket: LiveSocket,
+  frame: HealthFrame,
+  now: number,
+): void {
   const { type: _type, ...health } = frame;
   const previous = socket.data.health;
   sockets.update(socket, { health: { ...health, receivedAt: now } });
@@ -19,5 +25,5 @@ export function storeHealth(s: SessionContext, sockets: Sockets, socket: LiveSoc
   // connector sends a changed report once and never repeats it, so a change dropped here (a hook
   // that came back 3 s after it failed) would stay unseen. The work stays bounded all the same:
   // the summary reporter sends at most one report per SUMMARY_INTERVAL_MS.
-  if (previous === undefined || healthSubstance(previous) !== healthSubstance(health)) s.metrics.dirty = true;
+  if (previous === undefined || healthSubstance(previous) !== healthSubstance(health)) summary.dirty = true;
 }

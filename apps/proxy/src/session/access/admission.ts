@@ -1,8 +1,9 @@
 import { PROTOCOL_LIMITS, RelayError } from "@clawrelay/protocol";
-import type { Caller, SignedCaller } from "../types.js";
-import type { Meta } from "./meta.js";
-import { type EffectiveRule, takeToken } from "./rules.js";
-import type { Sql } from "./sql.js";
+import type { Sql } from "../../platform/sql.js";
+import type { Caller, SignedCaller } from "../../types.js";
+import type { EffectiveRule } from "../queue/policy.js";
+import { takeToken } from "../queue/rate-limit.js";
+import type { Meta } from "../storage/meta.js";
 
 const NONCE_WINDOW_MS = PROTOCOL_LIMITS.nonceWindowSeconds * 1000;
 /** Expired nonces are swept a few at a time on each insert, so the table never needs a full scan. */

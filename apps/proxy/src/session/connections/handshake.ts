@@ -5,33 +5,41 @@ import {
   type ReconnectAckFrame,
   type ReconnectFrame,
 } from "@clawrelay/protocol";
-import { log } from "../log.js";
-import type { SessionContext } from "./context.js";
-import { type Delivery, EVER_SENT } from "./delivery.js";
-import { countConnectedTime } from "./metrics.js";
+import { log } from "../../log.js";
+import type { Sql } from "../../platform/sql.js";
+import type { Delivery } from "../delivery/delivery.js";
+import { countConnectedTime, type SessionMetrics } from "../metrics.js";
+import type { Meta } from "../storage/meta.js";
 import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
 
-export const CLOSE_SUPERSEDED = CLOSE_CODES.superseded;
+const CLOSE_SUPERSEDED = CLOSE_CODES.superseded;
+
+export interface HandshakeHost {
+  readonly sockets: Sockets;
+  readonly sql: Sql;
+  readonly meta: Meta;
+  readonly metrics: SessionMetrics;
+  readonly delivery: Pick<Delivery, "resume" | "start">;
+  agentId(): string;
+}
 
 /**
  * The `reconnect` → `reconnect_ack` handshake (PROTOCOL.md §6): decide the socket's role, tell
  * the connector what is queued and what expired while it was away, then start delivery.
+ * Delivery is asked twice, on either side of the `reconnect_ack`: what it changes first (the
+ * replaced sockets' items, the ack the connector's word stands for) shows in the frame, and no
+ * deliver frame may go out before it.
  */
-export function handshake(
-  s: SessionContext,
-  sockets: Sockets,
-  delivery: Delivery,
-  socket: LiveSocket,
-  frame: ReconnectFrame,
-  now: number,
-): void {
+export function handshake(s: HandshakeHost, socket: LiveSocket, frame: ReconnectFrame, now: number): void {
+  const { sockets } = s;
   countConnectedTime(s.metrics, s.meta, sockets.active() !== null, now);
   const others = sockets.all().filter((o) => o.ws !== socket.ws);
+  const retired: string[] = [];
   // An older socket of the same connector is a half-dead previous connection: replace it.
   let inheritActive = false;
   for (const old of others.filter((o) => o.data.connectorId === frame.connectorId)) {
     if (old.data.role === "active") inheritActive = true;
-    retire(s, sockets, delivery, old, "replaced by a newer connection of the same connector", now);
+    retired.push(retire(s, old, "replaced by a newer connection of the same connector"));
   }
   const current = sockets.active();
   let role: "active" | "standby";
@@ -39,21 +47,15 @@ export function handshake(
   if (inheritActive || !current) {
     role = "active";
   } else if (frame.mode === "takeover") {
-    retire(s, sockets, delivery, current, "superseded by a takeover", now);
+    retired.push(retire(s, current, "superseded by a takeover"));
     role = "active";
     tookOver = true;
   } else {
     role = "standby";
   }
-  const resync = needsResync(s, frame.lastReceivedId);
-  if (!resync && frame.lastReceivedId !== null) {
-    // The connector says it holds this item: count its word as the ack that may have been lost.
-    // Done before this socket gets its role, so no deliver frame can overtake the reconnect_ack.
-    delivery.ack([frame.lastReceivedId], now);
-  }
+  const { resync } = s.delivery.resume(retired, frame.lastReceivedId, now);
   sockets.update(socket, { role, roleSince: now, connectorId: frame.connectorId });
   s.metrics.count("reconnects", {}, 1, now);
-  delivery.requeueOrphans(now);
   sendFrame(socket.ws, reconnectAck(s, socket, role, frame.offlineSinceMs, resync));
   log("info", {
     event: "connector_handshake",
@@ -63,36 +65,19 @@ export function handshake(
     resync,
     mode: frame.mode,
   });
-  // A takeover replaces another connector: like a promoted standby, it starts with a closed
-  // breaker and everything due now, not behind the backoffs the superseded one earned.
-  if (tookOver) delivery.handOver(now);
-  else if (role === "active") delivery.pump(now);
+  s.delivery.start(role, tookOver, now);
 }
 
-/** Close a socket with 4001 and put what it had in flight back in the queue. */
-function retire(
-  s: SessionContext,
-  sockets: Sockets,
-  delivery: Delivery,
-  socket: LiveSocket,
-  reason: string,
-  now: number,
-): void {
-  sockets.update(socket, { role: "standby" });
+/** Close a socket with 4001 (delivery puts what it had in flight back in the queue). Returns its connection id. */
+function retire(s: HandshakeHost, socket: LiveSocket, reason: string): string {
+  s.sockets.update(socket, { role: "standby" });
   closeSocket(socket.ws, CLOSE_SUPERSEDED, reason);
-  delivery.requeueConnection(socket.data.connectionId, now);
   log("info", { event: "connector_superseded", agentId: s.agentId(), connectorId: socket.data.connectorId, reason });
-}
-
-/** Unknown to the relay, or never sent (so "newer than anything it sent"). */
-function needsResync(s: SessionContext, lastReceivedId: string | null): boolean {
-  if (lastReceivedId === null) return false;
-  const row = s.sql.one<{ sent: number }>(`SELECT ${EVER_SENT} AS sent FROM items WHERE id = ?`, lastReceivedId);
-  return row === null || row.sent === 0;
+  return socket.data.connectionId;
 }
 
 function reconnectAck(
-  s: SessionContext,
+  s: Pick<HandshakeHost, "sql" | "meta">,
   socket: LiveSocket,
   role: "active" | "standby",
   offlineSinceMs: number | null,
@@ -138,25 +123,4 @@ function reconnectAck(
     lastAckedId: s.meta.get("last_acked_id"),
     resync,
   };
-}
-
-/** The longest-waiting standby becomes active and gets everything that was in flight. */
-export function promoteStandby(
-  s: SessionContext,
-  sockets: Sockets,
-  delivery: Delivery,
-  reason: string,
-  now: number,
-): LiveSocket | null {
-  if (sockets.active()) return null;
-  const next = sockets
-    .all()
-    .filter((o) => o.data.role === "standby")
-    .sort((a, b) => a.data.roleSince - b.data.roleSince)[0];
-  if (!next) return null;
-  sockets.update(next, { role: "active", roleSince: now });
-  sendFrame(next.ws, { type: "role", role: "active", reason });
-  log("info", { event: "standby_promoted", agentId: s.agentId(), connectorId: next.data.connectorId, reason });
-  delivery.handOver(now);
-  return next;
 }

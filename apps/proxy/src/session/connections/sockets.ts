@@ -1,6 +1,6 @@
 import { encodeFrame, type Frame } from "@clawrelay/protocol";
+import type { ConnectionStatus } from "../observation/status.js";
 import type { StoredHealth } from "./health.js";
-import type { ConnectionStatus } from "./status.js";
 
 export type SocketRole = "pending" | "active" | "standby";
 

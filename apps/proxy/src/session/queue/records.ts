@@ -1,37 +1,8 @@
 import { RelayError } from "@clawrelay/protocol";
-import type { Caller } from "../types.js";
-import type { DeliveryBreaker } from "./breaker.js";
-import { conversationFields, type ItemRow, laneName } from "./items.js";
-import type { Meta } from "./meta.js";
-import type { Sockets } from "./sockets.js";
-import type { Sql } from "./sql.js";
-
-/** Hop names of a message's trace, in the order they normally happen. */
-export type HopName =
-  | "received"
-  | "enqueued"
-  | "sent"
-  | "acked"
-  | "nacked"
-  | "ack_timeout"
-  | "requeued"
-  | "processed"
-  | "failed"
-  | "dead_lettered"
-  | "expired"
-  | "shed"
-  | "delayed"
-  | "receipt_emitted";
-
-export function recordHop(sql: Sql, itemId: string, hop: HopName, at: number, detail?: Record<string, unknown>): void {
-  sql.run(
-    "INSERT INTO hops (item_id, at, hop, detail) VALUES (?, ?, ?, ?)",
-    itemId,
-    at,
-    hop,
-    detail ? JSON.stringify(detail) : null,
-  );
-}
+import type { Sql } from "../../platform/sql.js";
+import type { Caller } from "../../types.js";
+import type { RecipientState } from "../observation/recipient.js";
+import { conversationFields, type ItemRow, laneName } from "../storage/items.js";
 
 export interface MessageRecord {
   messageId: string;
@@ -52,29 +23,6 @@ export interface MessageRecord {
   trace: { hop: string; at: number; detail: Record<string, unknown> | null }[];
   /** Why a live message waits (`clawrelay trace`); absent once the message has ended. */
   recipient?: RecipientState;
-}
-
-/** The recipient's side of delivery, as far as a waiting message is concerned. */
-export interface RecipientState {
-  /** An active connector socket is open. */
-  connected: boolean;
-  /** When the last active connector went away; null while one is connected or if none ever was. */
-  offlineSince: number | null;
-  knownSince: number | null;
-  breaker: { state: "closed" | "open" | "half_open"; openedAt: number | null; probeAt: number | null };
-}
-
-export function recipientState(sockets: Sockets, meta: Meta, breaker: DeliveryBreaker, now: number): RecipientState {
-  const connected = sockets.active() !== null;
-  const offline = meta.get("offline_since");
-  const known = meta.get("known_since");
-  const { state, openedAt } = breaker.status(now);
-  return {
-    connected,
-    offlineSince: connected || offline === null ? null : Number(offline),
-    knownSince: known === null ? null : Number(known),
-    breaker: { state, openedAt, probeAt: breaker.probeAt() },
-  };
 }
 
 /** State, receipts and trace of one message: for its sender, its recipient, or an admin. */

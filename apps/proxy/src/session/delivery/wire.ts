@@ -1,0 +1,41 @@
+import { type DeliverItem, PROTOCOL_LIMITS, type Receipt } from "@clawrelay/protocol";
+import { conversationFields, type ItemRow, laneName } from "../storage/items.js";
+
+/** Redelivery backoff: 1 s doubling to 60 s, ±20 % jitter; critical items skip it (PROTOCOL.md §5). */
+export function redeliveryDelay(attempts: number, lane: number, random = Math.random): number {
+  if (lane === 0) return 0;
+  const base = Math.min(
+    PROTOCOL_LIMITS.redeliveryBackoffMaxMs,
+    PROTOCOL_LIMITS.redeliveryBackoffBaseMs * 2 ** Math.max(0, attempts - 1),
+  );
+  const jitter = 1 + (random() * 2 - 1) * PROTOCOL_LIMITS.redeliveryJitter;
+  return Math.round(base * jitter);
+}
+
+/**
+ * Whether an item ever went out in a deliver frame. Not `attempts > 0` alone: a nack or a closed
+ * socket gives the attempt back, but the item was still sent (and the connector may hold it).
+ * `attempts > 0` does imply a `sent` hop, and SQLite stops at the first true term of an OR, so
+ * the usual case (an ack for an item in flight) skips the lookup in the trace.
+ */
+export const EVER_SENT =
+  "(items.attempts > 0 OR EXISTS (SELECT 1 FROM hops WHERE hops.item_id = items.id AND hops.hop = 'sent'))";
+
+export function toItem(row: ItemRow, attempt: number): DeliverItem {
+  if (row.kind === "receipt")
+    return { kind: "receipt", id: row.id, receipt: JSON.parse(row.payload ?? "null") as Receipt };
+  return {
+    kind: "message",
+    id: row.id,
+    seq: row.seq,
+    correlationId: row.correlation_id,
+    from: row.sender,
+    priority: laneName(row.lane),
+    payload: JSON.parse(row.payload ?? "null"),
+    contentType: row.content_type ?? "application/json",
+    enqueuedAt: row.enqueued_at,
+    expiresAt: row.expires_at,
+    attempt,
+    ...conversationFields(row),
+  };
+}

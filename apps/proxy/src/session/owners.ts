@@ -1,0 +1,107 @@
+import type { Outcome, Receipt } from "@clawrelay/protocol";
+import { type RelayConfig, relayConfig } from "../config.js";
+import { Sql } from "../platform/sql.js";
+import { Admission } from "./access/admission.js";
+import { Connections } from "./connections/connections.js";
+import { Sockets } from "./connections/sockets.js";
+import { DeliveryBreaker } from "./delivery/breaker.js";
+import { Delivery } from "./delivery/delivery.js";
+import { SessionMetrics } from "./metrics.js";
+import { sessionStatus } from "./observation/session-status.js";
+import { Capacity } from "./queue/capacity.js";
+import { Outcomes } from "./queue/outcomes.js";
+import { Queue } from "./queue/queue.js";
+import { receiptCourier } from "./receipts/courier.js";
+import { DestinationBreakers } from "./receipts/destination-breakers.js";
+import { ReceiptEmitter } from "./receipts/emit.js";
+import { ReceiptOutbox } from "./receipts/outbox.js";
+import { SummaryReporter } from "./report.js";
+import { Meta } from "./storage/meta.js";
+import { Scheduler } from "./time/scheduler.js";
+
+/** The owners of one relay session, each wired to the narrow host it needs and nothing more. */
+export interface SessionOwners {
+  readonly sql: Sql;
+  readonly meta: Meta;
+  readonly metrics: SessionMetrics;
+  readonly config: RelayConfig;
+  readonly admission: Admission;
+  readonly sockets: Sockets;
+  readonly breaker: DeliveryBreaker;
+  readonly receiptBreakers: DestinationBreakers;
+  readonly outbox: ReceiptOutbox;
+  readonly queue: Queue;
+  readonly delivery: Delivery;
+  readonly connections: Connections;
+  readonly reporter: SummaryReporter;
+  readonly scheduler: Scheduler;
+  /** How long finished records are kept. */
+  readonly recordRetentionMs: number;
+}
+
+/** What the owners need of the Durable Object itself. */
+export interface ShellHost {
+  /** The time after an await (a receipt flush outlives the unit of work that started it). */
+  now(): number;
+  /** Runtime timestamps (ping times) onto the session's clock. */
+  clockSkew(): number;
+  /** The session's own `acceptReceipt`: a receipt of one of its messages, to itself as the sender. */
+  acceptOwn(sender: string, receipt: Receipt): Promise<Outcome<{ stored: boolean }>>;
+}
+
+/** The composition root: builds every owner of a session, in dependency order. */
+export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost): SessionOwners {
+  const sql = new Sql(ctx.storage.sql);
+  const meta = new Meta(sql);
+  const metrics = new SessionMetrics(sql);
+  const config = relayConfig(env);
+  const admission = new Admission(sql, meta);
+  const agentId = () => admission.agentId;
+  const sockets = new Sockets(ctx, shell.clockSkew);
+  const breaker = new DeliveryBreaker(meta);
+  const recordRetentionMs = config.RELAY_RECORD_RETENTION_SECONDS * 1000;
+  const receiptBreakers = new DestinationBreakers(meta, config.RELAY_RECEIPT_BREAKER_OPEN_MS);
+  // Late-bound: the scheduler asks owners built after it for their deadlines.
+  let connections: Connections | null = null;
+  let reporter: SummaryReporter | null = null;
+  const scheduler = new Scheduler({
+    storage: ctx.storage,
+    sql,
+    recordRetentionMs,
+    socketCheckAt: () => connections?.nextCheckAt() ?? null,
+    deliveryActive: () => sockets.active() !== null,
+    probeAt: () => (breaker.openedAt !== null ? breaker.probeAt() : null),
+    reportDueAt: () => reporter?.dueAt() ?? null,
+  });
+  const courier = receiptCourier({ env, config, agentId, acceptOwn: shell.acceptOwn });
+  const outbox = new ReceiptOutbox({
+    sql,
+    courier,
+    breakers: receiptBreakers,
+    config,
+    now: shell.now,
+    agentId,
+    flushed: (now) => scheduler.reschedule(now),
+  });
+  const receipts = new ReceiptEmitter({ sql, metrics, config, outbox, agentId });
+  const capacity = new Capacity(sql, config);
+  const outcomes = new Outcomes({ sql, capacity, metrics, receipts });
+  const queue = new Queue({ sql, meta, config, capacity, metrics, outcomes, receipts, agentId });
+  const delivery = new Delivery({ sql, meta, metrics, config, sockets, breaker, outcomes, receipts, agentId });
+  connections = new Connections({ state: ctx, sockets, sql, meta, metrics, config, delivery, agentId });
+  const observed = { sql, meta, metrics, admission, sockets, breaker, receiptBreakers };
+  reporter = new SummaryReporter({ sql, meta, metrics, env, agentId }, sockets, (now, hours) =>
+    sessionStatus(observed, now, hours),
+  );
+  return {
+    ...observed,
+    config,
+    outbox,
+    queue,
+    delivery,
+    connections,
+    reporter,
+    scheduler,
+    recordRetentionMs,
+  };
+}

@@ -1,0 +1,193 @@
+import {
+  PROTOCOL_LIMITS,
+  type Priority,
+  type Receipt,
+  RelayError,
+  type SendAnswer,
+  type SendBody,
+} from "@clawrelay/protocol";
+import { ulid } from "ulid";
+import type { RelayConfig } from "../../config.js";
+import { log } from "../../log.js";
+import type { Sql } from "../../platform/sql.js";
+import type { SignedCaller } from "../../types.js";
+import type { SessionMetrics } from "../metrics.js";
+import type { ReceiptEmitter } from "../receipts/emit.js";
+import { type ItemRow, laneRank, notifyMask, wantsNotice } from "../storage/items.js";
+import type { Meta } from "../storage/meta.js";
+import type { Capacity } from "./capacity.js";
+import { findIdempotent, rememberIdempotent } from "./idempotency.js";
+import type { Outcomes } from "./outcomes.js";
+import { effectiveRule } from "./policy.js";
+import { takeToken } from "./rate-limit.js";
+import { recordHop } from "./trace.js";
+
+const SWEEP_BATCH = 500;
+
+export interface SendInput {
+  body: SendBody;
+  idempotencyKey: string | null;
+  contentDigest: string | null;
+  /** When the Worker received the request (first hop of the trace). */
+  receivedAt: number;
+}
+
+export interface QueueHost {
+  readonly sql: Sql;
+  readonly meta: Meta;
+  readonly config: RelayConfig;
+  readonly capacity: Capacity;
+  readonly metrics: Pick<SessionMetrics, "count">;
+  readonly outcomes: Pick<Outcomes, "terminate">;
+  readonly receipts: Pick<ReceiptEmitter, "emit">;
+  agentId(): string;
+}
+
+/** What comes into the queue and what leaves it by time: admission, expiry, delayed notices. */
+export class Queue {
+  constructor(private readonly s: QueueHost) {}
+
+  /**
+   * Admit and enqueue one message (PROTOCOL.md §5), synchronously: policy → idempotency →
+   * rate limit → capacity (shedding lower lanes) → insert. No await between the checks and the
+   * insert, so concurrent sends cannot both take the last slot.
+   */
+  enqueueMessage(caller: SignedCaller, input: SendInput, now: number): SendAnswer {
+    const s = this.s;
+    const rule = effectiveRule(s.meta, s.config, caller.agentId);
+    if (!rule.allow) throw new RelayError("sender_blocked", "the recipient does not accept messages from this sender");
+
+    const digest = input.contentDigest ?? "";
+    if (input.idempotencyKey) {
+      const repeat = findIdempotent(s.sql, caller.agentId, input.idempotencyKey, digest, now);
+      if (repeat) return repeat;
+    }
+    takeToken(s.sql, caller.agentId, rule, now);
+
+    const priority: Priority = input.body.priority ?? "normal";
+    const lane = laneRank(priority);
+    const payload = JSON.stringify(input.body.payload);
+    const bytes = new TextEncoder().encode(payload).byteLength;
+    const victims = s.capacity.plan(caller.agentId, lane, bytes, rule.senderShare);
+    for (const victim of victims) {
+      s.outcomes.terminate(victim, "shed", now, `evicted for a ${priority} message`);
+      s.meta.increment("count_shed");
+    }
+
+    let ttlSeconds = input.body.ttlSeconds ?? rule.ttlSeconds ?? s.config.RELAY_DEFAULT_TTL_SECONDS;
+    if (rule.ttlSeconds !== null) ttlSeconds = Math.min(ttlSeconds, rule.ttlSeconds);
+    ttlSeconds = Math.min(ttlSeconds, PROTOCOL_LIMITS.maxTtlSeconds);
+    const expiresAt = now + ttlSeconds * 1000;
+    const notify = notifyMask(input.body.notify);
+    const delayedDue = wantsNotice(notify, "delayed") ? now + s.config.RELAY_DELAYED_NOTICE_SECONDS * 1000 : null;
+    const id = ulid(now);
+
+    s.sql.run(
+      `INSERT INTO items (id, kind, lane, sender, sender_relay, correlation_id, content_type, payload, bytes, notify, state,
+                        enqueued_at, expires_at, delayed_due, conversation_id, in_reply_to)
+     VALUES (?, 'message', ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+      id,
+      lane,
+      caller.agentId,
+      caller.relay,
+      caller.correlationId,
+      input.body.contentType ?? "application/json",
+      payload,
+      bytes,
+      notify,
+      now,
+      expiresAt,
+      delayedDue,
+      input.body.conversationId ?? null,
+      input.body.inReplyTo ?? null,
+    );
+    s.capacity.account({ kind: "message", lane, sender: caller.agentId, bytes }, 1);
+    recordHop(s.sql, id, "received", input.receivedAt, { from: caller.agentId });
+    recordHop(s.sql, id, "enqueued", now, { priority, ttlSeconds });
+    s.meta.increment("count_received");
+    s.metrics.count("messages_in", { peer: caller.agentId }, 1, now);
+
+    const total = s.capacity.total();
+    const answer: SendAnswer = {
+      messageId: id,
+      correlationId: caller.correlationId,
+      status: "queued",
+      duplicate: false,
+      expiresAt,
+      queueDepth: total.items,
+    };
+    if (input.idempotencyKey) {
+      rememberIdempotent(
+        s.sql,
+        caller.agentId,
+        input.idempotencyKey,
+        digest,
+        answer,
+        now + s.config.RELAY_IDEMPOTENCY_SECONDS * 1000,
+      );
+    }
+    log("info", {
+      event: "message_enqueued",
+      correlationId: caller.correlationId,
+      messageId: id,
+      agentId: s.agentId(),
+      from: caller.agentId,
+      hop: "queued",
+      priority,
+    });
+    return answer;
+  }
+
+  /** A receipt for this agent (as a sender), as a critical item with a 7-day TTL. Idempotent by receiptId. */
+  enqueueReceipt(receipt: Receipt, now: number): boolean {
+    const s = this.s;
+    const payload = JSON.stringify(receipt);
+    const bytes = new TextEncoder().encode(payload).byteLength;
+    // A receipt id seen before (still in the queue or in the records) is a repeat, not a new item.
+    if (s.sql.one("SELECT 1 AS found FROM items WHERE id = ?", receipt.receiptId)) return false;
+    s.sql.run(
+      `INSERT INTO items (id, kind, lane, sender, sender_relay, correlation_id, payload, bytes, state, enqueued_at, expires_at)
+     VALUES (?, 'receipt', 0, ?, NULL, ?, ?, ?, 'queued', ?, ?)`,
+      receipt.receiptId,
+      receipt.recipient,
+      receipt.correlationId,
+      payload,
+      bytes,
+      now,
+      now + PROTOCOL_LIMITS.receiptTtlSeconds * 1000,
+    );
+    s.capacity.account({ kind: "receipt", lane: 0, sender: receipt.recipient, bytes }, 1);
+    return true;
+  }
+
+  /** Expiry by each item's own deadline, wherever it stands in the queue. */
+  sweepExpired(now: number): number {
+    const s = this.s;
+    const rows = s.sql.all<ItemRow>(
+      "SELECT * FROM items WHERE state IN ('queued', 'inflight') AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+      now,
+      SWEEP_BATCH,
+    );
+    for (const row of rows) {
+      s.outcomes.terminate(row, "expired", now, "ttl");
+      if (row.kind === "message") s.meta.increment("count_expired");
+    }
+    return rows.length;
+  }
+
+  /** One `delayed` notice for items still queued RELAY_DELAYED_NOTICE_SECONDS after arrival. */
+  sweepDelayed(now: number): void {
+    const s = this.s;
+    const rows = s.sql.all<ItemRow>(
+      "SELECT * FROM items WHERE delayed_due IS NOT NULL AND delayed_due <= ? LIMIT ?",
+      now,
+      SWEEP_BATCH,
+    );
+    for (const row of rows) {
+      s.sql.run("UPDATE items SET delayed_due = NULL WHERE seq = ?", row.seq);
+      if (row.state !== "queued" && row.state !== "inflight") continue;
+      recordHop(s.sql, row.id, "delayed", now);
+      s.receipts.emit(row, "delayed", now);
+    }
+  }
+}
