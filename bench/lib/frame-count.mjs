@@ -18,9 +18,16 @@ export function emptyCounts() {
   return { httpRequests: 0, up: emptyDirection(), down: emptyDirection() };
 }
 
+/**
+ * `autoResponses`: the connector's text `ping` and the relay's `pong`, which the runtime answers
+ * for the session (setWebSocketAutoResponse in relay-session.ts) without waking it; kept apart
+ * from `dataFrames`, the messages the session's webSocketMessage handles.
+ */
 function emptyDirection() {
-  return { dataFrames: 0, controlFrames: 0, byType: {} };
+  return { dataFrames: 0, autoResponses: 0, controlFrames: 0, byType: {} };
 }
+
+const AUTO_RESPONSES = new Set(["ping", "pong"]);
 
 /**
  * Parses one direction of one connection: an HTTP head (request or response), then, when
@@ -99,6 +106,11 @@ export class StreamTap {
       direction.controlFrames++;
       const name = OPCODES[opcode] ?? `opcode ${opcode}`;
       direction.byType[`(${name})`] = (direction.byType[`(${name})`] ?? 0) + 1;
+      return;
+    }
+    if (opcode === 1 && AUTO_RESPONSES.has(text(5))) {
+      direction.autoResponses++;
+      direction.byType[`(${text(5)}, auto-response)`] = (direction.byType[`(${text(5)}, auto-response)`] ?? 0) + 1;
       return;
     }
     direction.dataFrames++;

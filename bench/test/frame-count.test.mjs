@@ -25,13 +25,21 @@ test("after an upgrade request, masked frames are counted by type, split anywher
     frame(1, '{"type":"ack","ids":["a"]}', mask),
     frame(1, health, mask),
     frame(9, "", mask),
+    frame(1, "ping", mask),
     frame(1, '{"type":"processed","items":[]}', mask),
   ]);
   for (let i = 0; i < bytes.length; i += 7) tap.push(bytes.subarray(i, i + 7));
   assert.equal(counts.httpRequests, 1);
   assert.equal(counts.up.dataFrames, 3);
   assert.equal(counts.up.controlFrames, 1);
-  assert.deepEqual(counts.up.byType, { ack: 1, health: 1, "(ping)": 1, processed: 1 });
+  assert.equal(counts.up.autoResponses, 1);
+  assert.deepEqual(counts.up.byType, {
+    ack: 1,
+    health: 1,
+    "(ping)": 1,
+    "(ping, auto-response)": 1,
+    processed: 1,
+  });
 });
 
 test("a plain HTTP connection counts its keep-alive requests and parses no frames", () => {
