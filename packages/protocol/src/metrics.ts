@@ -58,14 +58,26 @@ export const counterSampleSchema = z.object({
 });
 export type CounterSample = z.infer<typeof counterSampleSchema>;
 
-export const hourSummarySchema = z.object({
-  /** Start of the hour, unix ms. */
-  hour: z.number().int(),
+const bucketContents = {
   counters: z.array(counterSampleSchema),
   /** Histogram name (e.g. `ack_latency_ms`) → bucket counts (HISTOGRAM_SIZE long). */
   histograms: z.record(z.string(), z.array(z.number())),
+};
+
+export const hourSummarySchema = z.object({
+  /** Start of the hour, unix ms. */
+  hour: z.number().int(),
+  ...bucketContents,
 });
 export type HourSummary = z.infer<typeof hourSummarySchema>;
+
+/** The same counters and histograms for one 5-minute bucket (FINE_BUCKET_MS) of the recent hours. */
+export const fineBucketSummarySchema = z.object({
+  /** Start of the bucket, unix ms (a multiple of FINE_BUCKET_MS). */
+  start: z.number().int(),
+  ...bucketContents,
+});
+export type FineBucketSummary = z.infer<typeof fineBucketSummarySchema>;
 
 const laneUsage = z.object({ items: z.number(), bytes: z.number(), oldestQueuedAt: z.number().nullable() });
 
@@ -101,6 +113,11 @@ export const sessionSummarySchema = z.object({
   receiptBreakers: z.array(z.object({ destination: z.string(), state: z.string(), consecutiveFailures: z.number() })),
   /** The last 48 hours that have data, oldest first. */
   hours: z.array(hourSummarySchema),
+  /**
+   * The 5-minute buckets of the last 6 h (FINE_RETENTION_MS) that have data, oldest first: the
+   * same events as the matching hours, finer. Absent from sessions older than the fine buckets.
+   */
+  fiveMinutes: z.array(fineBucketSummarySchema).optional(),
   /** Recent failures (expired, shed, dead-lettered, failed), newest first, at most 20. */
   recentFailures: z.array(
     z.object({
@@ -119,6 +136,10 @@ export type SessionSummary = z.infer<typeof sessionSummarySchema>;
 export const SUMMARY_INTERVAL_MS = 10_000;
 /** Hourly buckets are kept this long. */
 export const METRICS_RETENTION_MS = 48 * 3_600_000;
+/** Recent metrics are kept in buckets this wide (so a 1 h chart has 12 points)… */
+export const FINE_BUCKET_MS = 5 * 60_000;
+/** …for this long; older buckets are compacted into hourly ones. */
+export const FINE_RETENTION_MS = 6 * 3_600_000;
 /** Metrics shards: sessions report to shard hash(agentId) mod this. */
 export const METRICS_SHARDS = 16;
 

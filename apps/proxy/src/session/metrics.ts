@@ -1,6 +1,8 @@
 import {
   bucketIndex,
   emptyHistogram,
+  FINE_BUCKET_MS,
+  type FineBucketSummary,
   type HourSummary,
   METRICS_RETENTION_MS,
   mergeHistograms,
@@ -14,27 +16,57 @@ import {
   mergeRange,
   rangesOfCounters,
 } from "../metrics/latency-stats.js";
+import { fineBucketOf, fineWindowStart, HOUR_MS, hourOf, windowStart } from "../metrics/periods.js";
 import type { Sql } from "../platform/sql.js";
 import type { Meta } from "./storage/meta.js";
 
-const HOUR_MS = 3_600_000;
-export const hourOf = (now: number): number => Math.floor(now / HOUR_MS) * HOUR_MS;
+/** Each metrics table and how its rows of one period add up (the compaction's GROUP BY and merge). */
+const COMPACTIONS = [
+  {
+    table: "metric_counters",
+    keys: "name, labels",
+    values: "value",
+    select: "SUM(value)",
+    merge: "value = value + excluded.value",
+  },
+  {
+    table: "metric_histograms",
+    keys: "name, bucket",
+    values: "count",
+    select: "SUM(count)",
+    merge: "count = count + excluded.count",
+  },
+  {
+    table: "metric_latency_stats",
+    keys: "name",
+    values: "count, sum_ms, min_ms, max_ms",
+    select: "SUM(count), SUM(sum_ms), MIN(min_ms), MAX(max_ms)",
+    merge: `count = count + excluded.count, sum_ms = sum_ms + excluded.sum_ms,
+         min_ms = min(min_ms, excluded.min_ms), max_ms = max(max_ms, excluded.max_ms)`,
+  },
+] as const;
+
+type Contents = Omit<HourSummary, "hour">;
 
 /**
- * Hourly counters and latency histograms of one session, kept 48 h (PROTOCOL-level metrics of the
- * observability issue). One upsert per event; reading them happens only when reporting.
+ * Counters and latency histograms of one session (PROTOCOL-level metrics of the observability
+ * issue): every event goes into its 5-minute bucket, one upsert per table; `prune` compacts the
+ * buckets older than 6 h into hourly rows and drops what is older than 48 h, so a series holds
+ * at most about 72 + 42 rows. Reading them happens only when reporting.
  */
 export class SessionMetrics {
   /** Something changed since the last report. */
   dirty = true;
+  /** Periods before this have only hourly rows left (known once compacted in this instance). */
+  private compactedBefore = 0;
 
   constructor(private readonly sql: Sql) {}
 
   count(name: string, labels: Record<string, string>, by: number, now: number): void {
     this.sql.run(
-      `INSERT INTO metric_counters (hour, name, labels, value) VALUES (?, ?, ?, ?)
-       ON CONFLICT (hour, name, labels) DO UPDATE SET value = value + excluded.value`,
-      hourOf(now),
+      `INSERT INTO metric_counters (period_start, name, labels, value) VALUES (?, ?, ?, ?)
+       ON CONFLICT (period_start, name, labels) DO UPDATE SET value = value + excluded.value`,
+      fineBucketOf(now),
       name,
       JSON.stringify(labels),
       by,
@@ -45,18 +77,18 @@ export class SessionMetrics {
   observe(name: string, ms: number, now: number): void {
     const latency = Math.max(0, ms);
     this.sql.run(
-      `INSERT INTO metric_histograms (hour, name, bucket, count) VALUES (?, ?, ?, 1)
-       ON CONFLICT (hour, name, bucket) DO UPDATE SET count = count + 1`,
-      hourOf(now),
+      `INSERT INTO metric_histograms (period_start, name, bucket, count) VALUES (?, ?, ?, 1)
+       ON CONFLICT (period_start, name, bucket) DO UPDATE SET count = count + 1`,
+      fineBucketOf(now),
       name,
       bucketIndex(latency),
     );
-    // The exact sum and range beside the buckets (metrics/latency-stats.ts): one row per hour.
+    // The exact sum and range beside the buckets (metrics/latency-stats.ts): one row per period.
     this.sql.run(
-      `INSERT INTO metric_latency_stats (hour, name, count, sum_ms, min_ms, max_ms) VALUES (?, ?, 1, ?, ?, ?)
-       ON CONFLICT (hour, name) DO UPDATE SET count = count + 1, sum_ms = sum_ms + excluded.sum_ms,
+      `INSERT INTO metric_latency_stats (period_start, name, count, sum_ms, min_ms, max_ms) VALUES (?, ?, 1, ?, ?, ?)
+       ON CONFLICT (period_start, name) DO UPDATE SET count = count + 1, sum_ms = sum_ms + excluded.sum_ms,
          min_ms = min(min_ms, excluded.min_ms), max_ms = max(max_ms, excluded.max_ms)`,
-      hourOf(now),
+      fineBucketOf(now),
       name,
       latency,
       latency,
@@ -65,61 +97,90 @@ export class SessionMetrics {
     this.dirty = true;
   }
 
-  /** The last 48 hours that have data, oldest first. */
+  /** The last 48 hours that have data, oldest first (5-minute rows summed into their hour). */
   hours(now: number): HourSummary[] {
-    const since = hourOf(now) - METRICS_RETENTION_MS + HOUR_MS;
-    const byHour = new Map<number, HourSummary>();
-    const hour = (h: number) => {
-      let entry = byHour.get(h);
+    return [...this.read(windowStart(now), HOUR_MS)].map(([hour, contents]) => ({ hour, ...contents }));
+  }
+
+  /** The 5-minute buckets of the last 6 hours that have data, oldest first. */
+  fiveMinutes(now: number): FineBucketSummary[] {
+    // Compacted hourly rows all start before the fine window (see `prune`), so none is read here.
+    return [...this.read(fineWindowStart(now), FINE_BUCKET_MS)].map(([start, contents]) => ({ start, ...contents }));
+  }
+
+  /** Rows from `since` on, summed into periods `width` long, oldest first. */
+  private read(since: number, width: number): Map<number, Contents> {
+    const periods = new Map<number, Contents>();
+    const period = (start: number) => {
+      let entry = periods.get(start);
       if (!entry) {
-        entry = { hour: h, counters: [], histograms: {} };
-        byHour.set(h, entry);
+        entry = { counters: [], histograms: {} };
+        periods.set(start, entry);
       }
       return entry;
     };
-    for (const row of this.sql.all<{ hour: number; name: string; labels: string; value: number }>(
-      "SELECT hour, name, labels, value FROM metric_counters WHERE hour >= ?",
+    const startOf = `period_start - period_start % ${width}`;
+    for (const row of this.sql.all<{ start: number; name: string; labels: string; value: number }>(
+      `SELECT ${startOf} AS start, name, labels, SUM(value) AS value FROM metric_counters
+       WHERE period_start >= ? GROUP BY 1, name, labels ORDER BY 1`,
       since,
     )) {
-      hour(row.hour).counters.push({
-        name: row.name,
-        labels: JSON.parse(row.labels) as Record<string, string>,
-        value: row.value,
-      });
+      const labels = JSON.parse(row.labels) as Record<string, string>;
+      period(row.start).counters.push({ name: row.name, labels, value: row.value });
     }
-    for (const row of this.sql.all<{ hour: number; name: string; bucket: number; count: number }>(
-      "SELECT hour, name, bucket, count FROM metric_histograms WHERE hour >= ?",
+    for (const row of this.sql.all<{ start: number; name: string; bucket: number; count: number }>(
+      `SELECT ${startOf} AS start, name, bucket, SUM(count) AS count FROM metric_histograms
+       WHERE period_start >= ? GROUP BY 1, name, bucket ORDER BY 1`,
       since,
     )) {
-      const histograms = hour(row.hour).histograms;
+      const histograms = period(row.start).histograms;
       const counts = histograms[row.name] ?? emptyHistogram();
       counts[row.bucket] = (counts[row.bucket] ?? 0) + row.count;
       histograms[row.name] = counts;
     }
     for (const row of this.sql.all<{
-      hour: number;
+      start: number;
       name: string;
       count: number;
       sum: number;
       min: number;
       max: number;
     }>(
-      "SELECT hour, name, count, sum_ms AS sum, min_ms AS min, max_ms AS max FROM metric_latency_stats WHERE hour >= ?",
+      `SELECT ${startOf} AS start, name, SUM(count) AS count, SUM(sum_ms) AS sum, MIN(min_ms) AS min,
+         MAX(max_ms) AS max FROM metric_latency_stats WHERE period_start >= ? GROUP BY 1, name ORDER BY 1`,
       since,
     )) {
       const labels = { histogram: row.name };
       for (const stat of ["count", "sum", "min", "max"] as const) {
-        hour(row.hour).counters.push({ name: LATENCY_STAT_COUNTERS[stat], labels, value: row[stat] });
+        period(row.start).counters.push({ name: LATENCY_STAT_COUNTERS[stat], labels, value: row[stat] });
       }
     }
-    return [...byHour.values()].sort((a, b) => a.hour - b.hour);
+    return new Map([...periods].sort(([a], [b]) => a - b));
   }
 
+  /**
+   * Drops periods older than 48 h, and folds the 5-minute rows of every hour wholly before the
+   * fine window into one row for that hour (counts and sums added, min and max kept), so totals
+   * stay exact and a series stays bounded. Idempotent; scans again only once a new hour is due.
+   */
   prune(now: number): void {
     const before = hourOf(now) - METRICS_RETENTION_MS;
-    this.sql.run("DELETE FROM metric_counters WHERE hour < ?", before);
-    this.sql.run("DELETE FROM metric_histograms WHERE hour < ?", before);
-    this.sql.run("DELETE FROM metric_latency_stats WHERE hour < ?", before);
+    for (const { table } of COMPACTIONS) this.sql.run(`DELETE FROM ${table} WHERE period_start < ?`, before);
+    const cutoff = hourOf(fineWindowStart(now));
+    if (cutoff <= this.compactedBefore) return;
+    for (const { table, keys, values, select, merge } of COMPACTIONS) {
+      const fine = `period_start >= ? AND period_start < ? AND period_start % ${HOUR_MS} != 0`;
+      this.sql.run(
+        `INSERT INTO ${table} (period_start, ${keys}, ${values})
+         SELECT period_start - period_start % ${HOUR_MS}, ${keys}, ${select} FROM ${table}
+         WHERE ${fine} GROUP BY 1, ${keys}
+         ON CONFLICT (period_start, ${keys}) DO UPDATE SET ${merge}`,
+        this.compactedBefore,
+        cutoff,
+      );
+      this.sql.run(`DELETE FROM ${table} WHERE ${fine}`, this.compactedBefore, cutoff);
+    }
+    this.compactedBefore = cutoff;
   }
 }
 

@@ -81,6 +81,7 @@ export class SummaryReporter {
       breaker: status.breaker,
       receiptBreakers: status.receiptBreakers,
       hours,
+      fiveMinutes: this.s.metrics.fiveMinutes(now),
       recentFailures: failures.map((f) => {
         const reason = this.s.sql.one<{ reason: string | null }>(
           "SELECT reason FROM receipts_sent WHERE item_id = ? AND status = ? LIMIT 1",

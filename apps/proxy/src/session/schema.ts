@@ -112,4 +112,11 @@ export const SESSION_MIGRATIONS = [
    DROP INDEX items_failures;
    CREATE INDEX items_failures ON items (finished_at)
      WHERE terminal IN ('failed', 'expired', 'shed', 'dead_lettered') AND resolved_at IS NULL;`,
+  // v7: metrics are written into 5-minute buckets, and buckets older than 6 h are compacted into
+  // hourly ones (session/metrics.ts), so the column holds the start of either. The hourly rows
+  // from before read as compacted ones; for the 6 h after the upgrade, the 5-minute view shows
+  // each such hour as one bucket at the hour's start (totals are unchanged).
+  `ALTER TABLE metric_counters RENAME COLUMN hour TO period_start;
+   ALTER TABLE metric_histograms RENAME COLUMN hour TO period_start;
+   ALTER TABLE metric_latency_stats RENAME COLUMN hour TO period_start;`,
 ] as const;
