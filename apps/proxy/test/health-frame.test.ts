@@ -1,6 +1,6 @@
 import { healthFrameSchema } from "@clawrelay/protocol";
 import { describe, expect, it } from "vitest";
-import type { StatusAggregate } from "../src/metrics/aggregate.js";
+import type { StatusAggregate } from "../src/metrics/operator-status.js";
 import { type StoredHealth, storeHealth } from "../src/session/connections/health.js";
 import type { LiveSocket, Sockets } from "../src/session/connections/sockets.js";
 import { parseExposition, sampleValue } from "./operator/exposition.js";

@@ -1,7 +1,7 @@
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { StatusAggregate } from "../src/metrics/aggregate.js";
+import type { StatusAggregate } from "../src/metrics/operator-status.js";
 import { parseExposition } from "./operator/exposition.js";
 import { adminCall, errorCode, makeAgent, ORIGIN, sendMessage, signedCall, type TestAgent } from "./support/agents.js";
 import { knownAgent, uniqueId } from "./support/session.js";

@@ -9,7 +9,7 @@ import {
   type RevocationSource,
   revocationListHealth,
 } from "../src/auth/revocations.js";
-import type { StatusAggregate } from "../src/metrics/aggregate.js";
+import type { StatusAggregate } from "../src/metrics/operator-status.js";
 import { parseExposition, sampleValue } from "./operator/exposition.js";
 import { ADMIN_TOKEN, errorCode, ORIGIN, signedCall } from "./support/agents.js";
 import { knownAgent } from "./support/session.js";

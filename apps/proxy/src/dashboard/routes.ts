@@ -4,9 +4,10 @@ import { isAdminRequest, timingSafeEqualText } from "../auth/admin.js";
 import { probeRevocations, type RevocationSource } from "../auth/revocations.js";
 import { directoryRevocations } from "../auth/signed-request.js";
 import { log } from "../log.js";
-import { buildStatus, type ShardRollup } from "../metrics/aggregate.js";
+import type { ShardRollup } from "../metrics/aggregate.js";
 import type { AgentRow } from "../metrics/digest.js";
 import { readOperatorView, type ShardFailure, shardStub } from "../metrics/fanout.js";
+import { buildStatus } from "../metrics/operator-status.js";
 import { isolateUptimeSeconds } from "../metrics/uptime.js";
 import { readBodyCapped } from "../middleware/body.js";
 import { sessionFor, unwrap } from "../routes/session.js";
@@ -141,8 +142,8 @@ export function dashboardRoutes(options: { revocations?: (env: Env) => Revocatio
   });
 
   /**
-   * One agent: its session's live status, and from its own metrics shard (one read) its recent
-   * failures and its entries of the "needs attention" list.
+   * One agent: its session's live status, and from its own metrics shard its recent failures,
+   * its entries of the "needs attention" list and its own traffic series.
    */
   routes.get("/api/agents/:agent", session, async (c) => {
     const agent = c.req.param("agent");
@@ -150,10 +151,13 @@ export function dashboardRoutes(options: { revocations?: (env: Env) => Revocatio
     const now = Date.now();
     const caller = { kind: "admin" as const, correlationId: c.get("correlationId") };
     const shard = metricsShardOf(agent);
-    const [status, rollup] = await Promise.all([
+    const [status, rollup, rates] = await Promise.all([
       sessionFor(c.env, agent).status(agent, caller),
       shardStub(c.env, shard)
         .rollup(now, false)
+        .catch(() => null),
+      shardStub(c.env, shard)
+        .agentRates(agent, now)
         .catch(() => null),
     ]);
     const failed: ShardFailure[] = rollup ? [] : [{ shard, reason: "error" }];
@@ -164,6 +168,8 @@ export function dashboardRoutes(options: { revocations?: (env: Env) => Revocatio
       status: unwrap(status),
       failures: shardStatus?.recentFailures.filter((f) => f.agentId === agent) ?? [],
       attention: shardStatus?.attention.filter((item) => item.agentId === agent) ?? [],
+      // The agent's own traffic series; null until it reported (or when its shard did not answer).
+      rates,
     });
   });
 

@@ -7,6 +7,7 @@ import {
   mergeRange,
   rangesOfCounters,
 } from "./latency-stats.js";
+import type { FineTotals, HourTotals } from "./periods.js";
 
 export interface Percentiles {
   p50: number | null;
@@ -28,11 +29,6 @@ export interface Totals {
 
 /** How a message to the agent failed: the relay's failure receipt statuses (PROTOCOL.md §7). */
 export type FailureKind = (typeof FAILURE_RECEIPT_STATUSES)[number];
-
-export interface HourTotals extends Totals {
-  /** Start of the hour, unix ms. */
-  hour: number;
-}
 
 /** One agent as the operator sees it: its current state and its 48 h latency percentiles. */
 export interface AgentRow {
@@ -64,6 +60,8 @@ export type FailureRow = SessionSummary["recentFailures"][number] & { agentId: s
 export interface AgentDigest {
   row: AgentRow;
   hours: HourTotals[];
+  /** The last 6 h in 5-minute buckets; absent from digests stored before sessions kept them. */
+  fiveMinutes?: FineTotals[];
   cumulative: Totals;
   recentFailures: FailureRow[];
 }
@@ -133,17 +131,18 @@ export function percentilesOf(totals: Totals | undefined, name: string): Percent
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99), count };
 }
 
-function hourTotals(hour: SessionSummary["hours"][number]): HourTotals {
-  const totals: HourTotals = { hour: hour.hour, counters: {}, histograms: {} };
-  for (const sample of hour.counters) {
+/** One period's counters (peer label dropped, latency statistics as a range) and histograms. */
+function totalsOf(period: Pick<SessionSummary["hours"][number], "counters" | "histograms">): Totals {
+  const totals: Totals = { counters: {}, histograms: {} };
+  for (const sample of period.counters) {
     if (!Number.isFinite(sample.value)) continue;
     // Of the latency statistics only the sum adds up like a counter; count, min and max are the range.
     if (isLatencyStatCounter(sample.name) && sample.name !== LATENCY_STAT_COUNTERS.sum) continue;
     const key = counterKey(sample.name, sample.labels);
     totals.counters[key] = (totals.counters[key] ?? 0) + sample.value;
   }
-  for (const [name, counts] of Object.entries(hour.histograms)) totals.histograms[name] = normalizeHistogram(counts);
-  const ranges = rangesOfCounters(hour.counters);
+  for (const [name, counts] of Object.entries(period.histograms)) totals.histograms[name] = normalizeHistogram(counts);
+  const ranges = rangesOfCounters(period.counters);
   if (ranges.size > 0) totals.ranges = Object.fromEntries(ranges);
   return totals;
 }
@@ -187,7 +186,12 @@ function growthSince(previous: HourTotals[], current: HourTotals[]): Totals {
 
 /** The compact digest of a (validated) summary, carrying monotonic totals on from `previous`. */
 export function digestSummary(summary: SessionSummary, previous: AgentDigest | null): AgentDigest {
-  const hours = summary.hours.map(hourTotals).sort((a, b) => a.hour - b.hour);
+  const hours = summary.hours
+    .map((h): HourTotals => ({ hour: h.hour, ...totalsOf(h) }))
+    .sort((a, b) => a.hour - b.hour);
+  const fiveMinutes = (summary.fiveMinutes ?? [])
+    .map((b): FineTotals => ({ start: b.start, ...totalsOf(b) }))
+    .sort((a, b) => a.start - b.start);
   const window = emptyTotals();
   for (const hour of hours) addTotals(window, hour);
   const cumulative = addTotals(
@@ -211,6 +215,7 @@ export function digestSummary(summary: SessionSummary, previous: AgentDigest | n
       failuresInWindow: Object.values(failuresOf(window.counters)).reduce((a, b) => a + b, 0),
     },
     hours,
+    fiveMinutes,
     cumulative,
     recentFailures: summary.recentFailures.map((failure) => ({ ...failure, agentId: summary.agentId })),
   };

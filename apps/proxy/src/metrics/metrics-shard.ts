@@ -4,6 +4,7 @@ import { migrate, Sql } from "../platform/sql.js";
 import { mergeRollups, rollupShard, type ShardRollup } from "./aggregate.js";
 import { type AgentDigest, addTotals, digestSummary, emptyTotals, type Totals } from "./digest.js";
 import { REFUSAL_MIGRATION, type RefusalCount, RefusalStore, refusalCountSchema } from "./refusal-store.js";
+import { type FlowRates, fiveMinuteSeries, hourlySeries } from "./series.js";
 
 const MIGRATIONS = [
   `CREATE TABLE agents (
@@ -48,12 +49,15 @@ export class MetricsShard extends DurableObject<Env> {
     );
     if (previous && previous.at > fresh.at) return;
     const digest = digestSummary(fresh, previous ? (JSON.parse(previous.digest) as AgentDigest) : null);
+    // The 5-minute buckets live on in the digest, without the per-peer label; kept here with it
+    // they would multiply the row by the number of peers 72 times more.
+    const { fiveMinutes: _inDigest, ...kept } = fresh;
     this.sql.run(
       `INSERT INTO agents (agent_id, at, json, digest) VALUES (?, ?, ?, ?)
        ON CONFLICT (agent_id) DO UPDATE SET at = excluded.at, json = excluded.json, digest = excluded.digest`,
       fresh.agentId,
       fresh.at,
-      JSON.stringify(fresh),
+      JSON.stringify(kept),
       JSON.stringify(digest),
     );
   }
@@ -86,6 +90,14 @@ export class MetricsShard extends DurableObject<Env> {
       agentLimit !== undefined && Number.isSafeInteger(agentLimit) && agentLimit > 0 ? agentLimit : undefined;
     const agents = rollupShard(digests, this.retired(), now, includeAgents, limit);
     return mergeRollups([agents, this.refusals.rollup(now, includeAgents)], now);
+  }
+
+  /** One agent's own hourly and 5-minute series (the dashboard's agent page); null if it never reported here. */
+  async agentRates(agentId: string, now: number = Date.now()): Promise<FlowRates | null> {
+    const row = this.sql.one<{ digest: string }>("SELECT digest FROM agents WHERE agent_id = ?", agentId);
+    if (!row) return null;
+    const rollup = rollupShard([JSON.parse(row.digest) as AgentDigest], emptyTotals(), now, false);
+    return { hourly: hourlySeries(rollup.hours, now), fiveMinute: fiveMinuteSeries(rollup.fiveMinutes, now) };
   }
 
   private retired(): Totals {

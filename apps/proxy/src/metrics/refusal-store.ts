@@ -1,8 +1,9 @@
 import { errorCodeSchema } from "@clawrelay/protocol";
 import { z } from "zod";
 import type { Sql } from "../platform/sql.js";
-import { emptyRollup, REFUSAL_COUNTER, type ShardRollup, windowStart } from "./aggregate.js";
-import { counterKey, type HourTotals } from "./digest.js";
+import { emptyRollup, REFUSAL_COUNTER, type ShardRollup } from "./aggregate.js";
+import { counterKey } from "./digest.js";
+import { type HourTotals, windowStart } from "./periods.js";
 
 /**
  * Refused requests (PROTOCOL.md §3: failures before the signature, and every 401) are counted

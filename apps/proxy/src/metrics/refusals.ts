@@ -1,7 +1,7 @@
 import { type ErrorCode, metricsShardOf } from "@clawrelay/protocol";
 import { log } from "../log.js";
-import { hourOf } from "./aggregate.js";
 import { shardStub } from "./fanout.js";
+import { hourOf } from "./periods.js";
 import type { RefusalCount } from "./refusal-store.js";
 
 /**

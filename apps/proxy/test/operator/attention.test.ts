@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { metricsShardOf, RELAY_ATTENTION_DEFAULTS, type SessionSummary } from "@clawrelay/protocol";
 import { describe, expect, it } from "vitest";
-import type { StatusAggregate } from "../../src/metrics/aggregate.js";
 import { type AttentionEntry, byUrgency } from "../../src/metrics/attention.js";
+import type { StatusAggregate } from "../../src/metrics/operator-status.js";
 import { adminCall, type TestAgent } from "../support/agents.js";
 import { knownAgent, sendOk, uniqueId } from "../support/session.js";
 import { advanceClock, connect, fireAlarm, type TestSocket } from "../support/socket.js";

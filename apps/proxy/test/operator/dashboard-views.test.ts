@@ -120,12 +120,16 @@ describe("GET /dashboard/api/agents/:agent", () => {
       status: { queue: { items: number; lanes: Record<string, { items: number }> }; connections: unknown[] };
       failures: { agentId: string; correlationId: string }[];
       attention: unknown[];
+      rates: { hourly: { hour: number }[]; fiveMinute: { start: number }[] } | null;
     };
     expect(view.agentId).toBe(bob.id);
     expect(view.status.queue.lanes.critical?.items).toBe(1);
     expect(view.status.connections).toEqual([]);
     expect(view.failures.map((f) => [f.agentId, f.correlationId])).toEqual([[bob.id, "corr-dash-1"]]);
     expect(Array.isArray(view.attention)).toBe(true);
+    // Bob's own series from his shard: 48 hours and the last 6 h in 72 buckets of 5 minutes.
+    expect(view.rates?.hourly).toHaveLength(48);
+    expect(view.rates?.fiveMinute).toHaveLength(72);
   });
 });
 

@@ -9,6 +9,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { mergeRollups, rollupShard } from "../../src/metrics/aggregate.js";
 import { digestSummary, emptyTotals } from "../../src/metrics/digest.js";
+import { fiveMinuteSeries, hourlySeries, lastHourRate } from "../../src/metrics/series.js";
 
 function histogramOf(samples: readonly number[]): number[] {
   const counts = emptyHistogram();
@@ -86,6 +87,7 @@ describe("percentiles from histograms", () => {
 });
 
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
 
 function summary(
   agentId: string,
@@ -113,6 +115,12 @@ function summary(
     receiptBreakers: [],
     hours: hours.map((h) => ({
       hour: h.hour,
+      counters: [{ name: "messages_in", labels: { peer: "alice" }, value: h.inCount }],
+      histograms: { ack_latency_ms: histogramOf(h.acks ?? []) },
+    })),
+    // Each hour's events all in its first 5 minutes.
+    fiveMinutes: hours.map((h) => ({
+      start: h.hour,
       counters: [{ name: "messages_in", labels: { peer: "alice" }, value: h.inCount }],
       histograms: { ack_latency_ms: histogramOf(h.acks ?? []) },
     })),
@@ -158,8 +166,38 @@ describe("session digests and shard rollups", () => {
       expect(candidate.counts).toEqual(all.counts);
       expect(candidate.cumulative).toEqual(all.cumulative);
       expect(candidate.hours).toEqual(all.hours);
+      expect(candidate.fiveMinutes).toEqual(all.fiveMinutes);
       expect(candidate.agents?.map((a) => a.agentId)).toEqual(["a", "b", "c", "d"]);
     }
     expect(all.cumulative.counters[key]).toBe(10);
+    expect(all.fiveMinutes.map((b) => [b.start, b.counters[key]])).toEqual([[t0, 10]]);
+  });
+
+  it("the 5-minute series is the last 6 h in 72 points, each at its bucket's start, with the hours' totals", () => {
+    const now = t0 + 3 * HOUR + 7 * MINUTE + 12_000;
+    const digests = ["a", "b"].map((id) =>
+      digestSummary(summary(id, now, [{ hour: t0 + 3 * HOUR, inCount: 2, acks: [5, 9] }]), null),
+    );
+    const rollup = mergeRollups([rollupShard(digests, emptyTotals(), now, false)], now);
+    const points = fiveMinuteSeries(rollup.fiveMinutes, now);
+    expect(points).toHaveLength(72);
+    expect(points.at(-1)?.start).toBe(t0 + 3 * HOUR + 5 * MINUTE);
+    expect(new Set(points.slice(1).map((p, i) => p.start - (points[i]?.start ?? 0)))).toEqual(new Set([5 * MINUTE]));
+    expect(points.filter((p) => p.start > now - HOUR)).toHaveLength(12);
+    const busy = points.filter((p) => p.messagesIn > 0);
+    expect(busy.map((p) => [p.start, p.messagesIn, p.ackMs.count])).toEqual([[t0 + 3 * HOUR, 4, 4]]);
+    const hourly = hourlySeries(rollup.hours, now);
+    expect(hourly.reduce((sum, p) => sum + p.messagesIn, 0)).toBe(4);
+  });
+
+  it("the last hour's rate counts the 5-minute buckets inside it, and the share of the one it cuts", () => {
+    const now = t0 + 3 * HOUR + 7 * MINUTE + 12_000;
+    const bucket = (start: number, count: number) => ({ start, counters: { [key]: count }, histograms: {} });
+    const points = fiveMinuteSeries(
+      [bucket(t0 + 2 * HOUR, 100), bucket(t0 + 2 * HOUR + 5 * MINUTE, 10), bucket(t0 + 3 * HOUR + 5 * MINUTE, 3)],
+      now,
+    );
+    // The window starts at 2 h 7 min 12 s: 2 min 48 s of the 2 h 5 min bucket is inside it.
+    expect(lastHourRate(points, now, (p) => p.messagesIn) * 3600).toBeCloseTo(3 + 10 * (168 / 300), 9);
   });
 });

@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
 import { metricsShardOf, percentile, type SessionSummary } from "@clawrelay/protocol";
 import { describe, expect, it } from "vitest";
-import type { StatusAggregate } from "../../src/metrics/aggregate.js";
+import type { StatusAggregate } from "../../src/metrics/operator-status.js";
 import { adminCall } from "../support/agents.js";
 import { knownAgent, sendOk, uniqueId } from "../support/session.js";
 import { advanceClock, connect, fireAlarm } from "../support/socket.js";
 import { parseExposition, sampleValue } from "./exposition.js";
 
 const HOUR = 3_600_000;
+const FIVE_MINUTES = 300_000;
 
 async function status(): Promise<StatusAggregate> {
   const res = await adminCall("GET", "/v1/status");
@@ -145,6 +146,25 @@ describe("/v1/status and /v1/metrics over reported summaries", () => {
     const families = await metrics();
     expect(sampleValue(families, "clawrelay_queue_items", { agent: id, lane: "normal" })).toBe(2);
     expect(sampleValue(families, "clawrelay_queue_in_flight", { agent: id })).toBe(1);
+  });
+
+  it("carries the last 6 h in 5-minute buckets beside the hours, whose totals stay the 48 h ones", async () => {
+    const now = Date.now();
+    const id = uniqueId("fine");
+    const bucket = Math.floor(now / FIVE_MINUTES) * FIVE_MINUTES;
+    const hours = syntheticSummary(id, now, []).hours;
+    await reportTo(
+      syntheticSummary(id, now, [], {
+        fiveMinutes: hours.map((h) => ({ start: bucket, counters: h.counters, histograms: h.histograms })),
+      }),
+    );
+    const view = await status();
+    const points = view.rates.fiveMinute;
+    expect(points).toHaveLength(72);
+    expect(points.at(-1)?.start).toBe(bucket);
+    expect(points.every((p, i) => i === 0 || p.start - (points[i - 1]?.start ?? 0) === FIVE_MINUTES)).toBe(true);
+    expect(points.at(-1)?.messagesIn).toBeGreaterThanOrEqual(7);
+    expect(view.totals.messagesIn).toBe(view.rates.hourly.reduce((sum, p) => sum + p.messagesIn, 0));
   });
 
   it("a real session reports its traffic: messages in and acked show up in both views", async () => {

@@ -1,6 +1,6 @@
 import { SUMMARY_INTERVAL_MS } from "@clawrelay/protocol";
 import { describe, expect, it } from "vitest";
-import type { StatusAggregate } from "../../src/metrics/aggregate.js";
+import type { StatusAggregate } from "../../src/metrics/operator-status.js";
 import { adminCall, type TestAgent } from "../support/agents.js";
 import { knownAgent, messageRecord, sendOk } from "../support/session.js";
 import { advanceClock, connect, fireAlarm } from "../support/socket.js";
