@@ -188,6 +188,25 @@ describe("operator dashboard in headless Chromium", () => {
     });
   }
 
+  it("1 h and 6 h ranges draw 5-minute buckets (12 and 72 points), 48 h draws hours (48)", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    const page = await signedIn(context, problems);
+    for (const [range, points, bucketMs, caption] of [
+      ["1h", "12", "300000", "Throughput per 5 minutes"],
+      ["6h", "72", "300000", "Throughput per 5 minutes"],
+      ["48h", "48", "3600000", "Throughput per hour"],
+    ] as const) {
+      await page.click(`.range button[data-range='${range}']`);
+      const chart = page.locator(`figure[data-chart='Throughput per hour'][data-bucket-ms='${bucketMs}']`);
+      await chart.waitFor();
+      expect(await chart.getAttribute("data-points")).toBe(points);
+      expect(await chart.locator("figcaption").textContent()).toBe(caption);
+    }
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it("agent page: connections and roles, connector health, queue by lane, recent failures", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
@@ -198,6 +217,10 @@ describe("operator dashboard in headless Chromium", () => {
     expect(await page.textContent("#agent-name")).toBe("bob");
     expect(await page.locator("#lanes-table tr[data-lane]").count()).toBe(3);
     expect(await page.locator("figure[data-chart='Queue by lane'] canvas").count()).toBe(1);
+    // Bob's own traffic, from his metrics shard, in the same buckets as the overview's.
+    expect(await page.locator("#charts figure[data-chart='Throughput per hour'][data-bucket-ms] canvas").count()).toBe(
+      1,
+    );
     expect(await page.textContent("#agent-facts")).toContain("connected");
     await shot(page, "agent-bob");
 

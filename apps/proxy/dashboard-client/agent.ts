@@ -3,7 +3,7 @@ import { attentionPanel } from "./attention.js";
 import { currentRange, pruneCharts, RANGES, rangePicker, timeChart } from "./charts.js";
 import { ago, badge, byId, el, empty, facts, ms, replace, row, setState, table, time } from "./dom.js";
 import { isConnected } from "./health.js";
-import { failuresTable } from "./overview.js";
+import { failuresTable, flowCharts } from "./overview.js";
 import { addSample, type QueueSample } from "./samples.js";
 import { type AgentView, agentViewSchema, type Connection, LANES } from "./schemas.js";
 
@@ -108,6 +108,7 @@ function render(view: AgentView, samples: readonly QueueSample[]): void {
   replace("attention-slot", ...(attention && view.attention.length ? [attention] : []));
   replace("facts", summary(view));
   replace("queue", el("div", { class: "charts" }, [queueChart(samples, now)]), lanesTable(view));
+  replace("charts", view.rates ? flowCharts(view.rates, now, currentRange()) : empty("No traffic reported yet."));
   pruneCharts();
   replace("connections", connectionsTable(view.status.connections, now));
   replace("failures", failuresTable(view.failures, "agent-failures-table"));

@@ -35,7 +35,12 @@ export interface SeriesSpec {
 }
 
 export interface ChartSpec {
+  /** The chart's identity on the page (`data-chart`): a redraw under the same title reuses it. */
   title: string;
+  /** The caption shown, when it changes with the range (defaults to the title). */
+  caption?: string;
+  /** How wide a period each point covers, ms (`data-bucket-ms`), when the points are buckets. */
+  bucketMs?: number;
   /** Unix ms of each point. */
   xs: number[];
   series: SeriesSpec[];
@@ -153,32 +158,47 @@ const dataOf = (spec: ChartSpec): uPlot.AlignedData => [
 const sameShape = (a: ChartSpec, b: ChartSpec) =>
   a.series.length === b.series.length && a.series.every((s, i) => s.label === b.series[i]?.label);
 
+/** The parts of a figure that follow its spec: caption, note, and what its points are. */
+function describe(figure: HTMLElement, spec: ChartSpec): void {
+  const caption = spec.caption ?? spec.title;
+  const [figcaption, plot, , note] = figure.children;
+  figcaption?.replaceChildren(caption);
+  plot?.setAttribute("aria-label", caption);
+  note?.replaceChildren(spec.note ?? "");
+  note?.toggleAttribute("hidden", !spec.note);
+  figure.setAttribute("data-points", String(spec.xs.length));
+  if (spec.bucketMs === undefined) figure.removeAttribute("data-bucket-ms");
+  else figure.setAttribute("data-bucket-ms", String(spec.bucketMs));
+}
+
 /**
  * A time chart in a figure with a caption and a legend (a legend in text, so the series are
  * told apart without colour too). Redrawn when the box resizes or the colour scheme changes;
  * drawn again under the same title, it keeps its canvas (and the cursor's tooltip) and takes
- * the new data and span.
+ * the new data, span, caption and note.
  */
 export function timeChart(spec: ChartSpec): HTMLElement {
   const existing = live.get(spec.title);
   if (existing && sameShape(existing.spec, spec)) {
     existing.spec = spec;
+    describe(existing.figure, spec);
     existing.chart?.setData(dataOf(spec));
     return existing.figure;
   }
   existing?.dispose();
-  const plot = el("div", { class: "plot", role: "img", "aria-label": spec.title });
+  const plot = el("div", { class: "plot", role: "img" });
   const legend = el(
     "div",
     { class: "legend" },
     spec.series.map((s) => el("span", { class: `key ${s.colour.slice(2)}` }, [s.label])),
   );
   const figure = el("figure", { class: "chart-box", "data-chart": spec.title }, [
-    el("figcaption", {}, [spec.title]),
+    el("figcaption"),
     plot,
     legend,
-    spec.note ? el("p", { class: "note" }, [spec.note]) : null,
+    el("p", { class: "note" }),
   ]);
+  describe(figure, spec);
   const entry: LiveChart = { figure, spec, chart: null, dispose: () => undefined };
   const current = () => entry.spec;
   const draw = () => {

@@ -30,36 +30,68 @@ function cards(status: Status): HTMLElement {
   );
 }
 
-/** Each hourly bucket is drawn at its hour's start, so the current hour shows in every range. */
-export function hourlyCharts(hourly: readonly HourPoint[], now: number, range: RangeName): HTMLElement {
-  const xs = hourly.map((p) => p.hour);
+const HOUR_MS = 3_600_000;
+const FINE_MS = 300_000;
+
+/** The overview's (the whole relay's) or one agent's series. */
+type FlowRates = Pick<Status["rates"], "hourly" | "fiveMinute">;
+
+interface Point {
+  at: number;
+  messagesIn: number;
+  delivered: number;
+  failed: number;
+  ackMs: HourPoint["ackMs"];
+}
+
+/**
+ * The points a range shows: 5-minute buckets for 1 h and 6 h (12 and 72 points), hours for
+ * 48 h, and hours everywhere from a relay without the 5-minute series. Each bucket is drawn at
+ * its start, so the current bucket shows in every range.
+ */
+function pointsFor(rates: FlowRates, now: number, range: RangeName): { points: Point[]; bucketMs: number } {
+  const from = now - RANGES[range];
+  const fine = range === "48h" ? undefined : rates.fiveMinute;
+  const points: Point[] = fine
+    ? fine.map((p) => ({ ...p, at: p.start }))
+    : rates.hourly.map((p) => ({ ...p, at: p.hour }));
+  return { points: points.filter((p) => p.at > from && p.at <= now), bucketMs: fine ? FINE_MS : HOUR_MS };
+}
+
+export function flowCharts(rates: FlowRates, now: number, range: RangeName): HTMLElement {
+  const { points, bucketMs } = pointsFor(rates, now, range);
+  const per = bucketMs === FINE_MS ? "5 minutes" : "hour";
   const span = {
     from: now - RANGES[range],
     to: now,
-    xs,
-    note: "hourly totals, each at the start of its hour (the relay keeps hourly buckets)",
+    xs: points.map((p) => p.at),
+    bucketMs,
+    note: `totals per ${per}, each at the start of its bucket`,
   };
   const count = (v: number) => String(Math.round(v));
+  // The titles stay the charts' identity across ranges (so a range switch keeps the canvas).
   return el("div", { class: "charts" }, [
     timeChart({
       ...span,
       title: "Throughput per hour",
+      caption: `Throughput per ${per}`,
       format: count,
       integer: true,
       series: [
-        { label: "in", colour: "--s1", values: hourly.map((p) => p.messagesIn) },
-        { label: "delivered", colour: "--s2", values: hourly.map((p) => p.delivered) },
-        { label: "failed", colour: "--s3", values: hourly.map((p) => p.failed) },
+        { label: "in", colour: "--s1", values: points.map((p) => p.messagesIn) },
+        { label: "delivered", colour: "--s2", values: points.map((p) => p.delivered) },
+        { label: "failed", colour: "--s3", values: points.map((p) => p.failed) },
       ],
     }),
     timeChart({
       ...span,
       title: "Ack latency per hour",
+      caption: `Ack latency per ${per}`,
       format: ms,
       series: [
-        { label: "p50", colour: "--s1", values: hourly.map((p) => p.ackMs.p50) },
-        { label: "p95", colour: "--s2", values: hourly.map((p) => p.ackMs.p95) },
-        { label: "p99", colour: "--s3", values: hourly.map((p) => p.ackMs.p99) },
+        { label: "p50", colour: "--s1", values: points.map((p) => p.ackMs.p50) },
+        { label: "p95", colour: "--s2", values: points.map((p) => p.ackMs.p95) },
+        { label: "p99", colour: "--s3", values: points.map((p) => p.ackMs.p99) },
       ],
     }),
   ]);
@@ -116,8 +148,7 @@ let latest: Overview | null = null;
 
 function drawCharts(): void {
   if (!latest) return;
-  const { hourly } = latest.status.rates;
-  replace("charts", hourlyCharts(hourly, latest.status.generatedAt, currentRange()));
+  replace("charts", flowCharts(latest.status.rates, latest.status.generatedAt, currentRange()));
   pruneCharts();
 }
 

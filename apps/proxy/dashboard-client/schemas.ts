@@ -67,16 +67,19 @@ export const failureSchema = z.object({
 });
 export type Failure = z.infer<typeof failureSchema>;
 
-export const hourPointSchema = z.object({
-  hour: ms,
+const flowPoint = {
   messagesIn: z.number(),
   delivered: z.number(),
   processed: z.number(),
   failed: z.number(),
   ackMs: percentilesSchema,
   processedMs: percentilesSchema,
-});
+};
+export const hourPointSchema = z.object({ hour: ms, ...flowPoint });
 export type HourPoint = z.infer<typeof hourPointSchema>;
+/** A 5-minute bucket of the last 6 h, at its start. */
+export const finePointSchema = z.object({ start: ms, ...flowPoint });
+export type FinePoint = z.infer<typeof finePointSchema>;
 
 /** `attention` arrives with the relay's "needs attention" view; older relays omit it. */
 export const attentionSchema = z.object({
@@ -99,7 +102,12 @@ export const statusSchema = z.object({
   agents: z.object({ reporting: z.number(), known: z.number(), connected: z.number() }),
   totals: z.object({ messagesIn: z.number(), delivered: z.number(), processed: z.number(), failed: z.number() }),
   refused: z.object({ total: z.number() }),
-  rates: z.object({ lastHourInPerSecond: z.number(), hourly: z.array(hourPointSchema) }),
+  /** `fiveMinute` arrives with the relay's 5-minute buckets; older relays omit it. */
+  rates: z.object({
+    lastHourInPerSecond: z.number(),
+    hourly: z.array(hourPointSchema),
+    fiveMinute: z.optional(z.array(finePointSchema)),
+  }),
   latency: z.object({ ackMs: percentilesSchema }),
   openBreakersTotal: z.number(),
   recentFailures: z.array(failureSchema),
@@ -135,6 +143,8 @@ export const agentViewSchema = z.object({
   }),
   failures: z.array(failureSchema),
   attention: z.array(attentionSchema),
+  /** The agent's own traffic; null before it reported, absent from older relays. */
+  rates: z.optional(z.nullable(z.object({ hourly: z.array(hourPointSchema), fiveMinute: z.array(finePointSchema) }))),
 });
 export type AgentView = z.infer<typeof agentViewSchema>;
 

@@ -147,6 +147,7 @@ export function agentPage(): string {
 <section id="facts"></section>
 <div class="toolbar"><h2>Queue</h2><div id="range-slot"></div></div>
 <section id="queue"></section>
+<h2>Traffic</h2><section id="charts"></section>
 <h2>Connections</h2><section id="connections"></section>
 <h2>Recent failures</h2><section id="failures"></section>
 </main>
