@@ -3,20 +3,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { relayConfig } from "../src/config.js";
 import type { TestAgent } from "./support/agents.js";
+import { setClock } from "./support/clock.js";
 import { knownAgent, sendOk, statusOf } from "./support/session.js";
 import { connect, fireAlarm, sessionStub } from "./support/socket.js";
 
 const { RELAY_FAILOVER_AFTER_MS: FAILOVER, RELAY_STALE_AFTER_MS: STALE } = relayConfig(env);
 
-/**
- * Set the session's clock to `at`, still ticking with the wall clock. The offset stays fixed, so
- * the runtime's ping times map onto the session clock the same way at every read.
- */
-async function setClock(agent: TestAgent, at: number): Promise<void> {
-  await runInDurableObject(sessionStub(agent.id), (instance) => {
-    const offset = at - Date.now();
-    instance.clock = () => Date.now() + offset;
-  });
+/** Set the clock to `at`, still ticking with the wall clock (support/clock.ts). */
+function setClockAt(agent: TestAgent, at: number): Promise<void> {
+  return setClock(sessionStub(agent.id), at);
 }
 
 async function scheduledAlarm(agent: TestAgent): Promise<number | null> {
@@ -44,13 +39,13 @@ describe("failover from a sleeping active connector", () => {
     expect(ack.role).toBe("standby");
     const silentSince = (await connection(bob, "sleepy-a")).connectedAt;
 
-    await setClock(bob, silentSince + FAILOVER - 500);
+    await setClockAt(bob, silentSince + FAILOVER - 500);
     await standby.ping();
     await fireAlarm(bob.id);
     expect((await connection(bob, "sleepy-a")).role).toBe("active");
     expect(standby.frames.filter((f) => f.type === "role")).toHaveLength(0);
 
-    await setClock(bob, Math.max(silentSince + FAILOVER, Number(expiring.expiresAt)));
+    await setClockAt(bob, Math.max(silentSince + FAILOVER, Number(expiring.expiresAt)));
     await standby.ping();
     await fireAlarm(bob.id);
     expect(await sleepy.closed()).toBe(1011);
@@ -74,16 +69,16 @@ describe("failover from a sleeping active connector", () => {
       await expect.poll(async () => (await statusOf(bob)).connections.length).toBe(1);
     }
     const silentSince = (await connection(bob, "alone-a")).connectedAt;
-    await setClock(bob, silentSince + FAILOVER + 1000);
+    await setClockAt(bob, silentSince + FAILOVER + 1000);
     await fireAlarm(bob.id);
     expect((await connection(bob, "alone-a")).role).toBe("active");
     // The next wake is the stale rule's, not the failover rule's.
     expect(await scheduledAlarm(bob)).toBe(silentSince + STALE);
 
-    await setClock(bob, silentSince + STALE - 500);
+    await setClockAt(bob, silentSince + STALE - 500);
     await fireAlarm(bob.id);
     expect((await connection(bob, "alone-a")).role).toBe("active");
-    await setClock(bob, silentSince + STALE);
+    await setClockAt(bob, silentSince + STALE);
     await fireAlarm(bob.id);
     expect(await sleepy.closed()).toBe(1011);
   });
@@ -93,7 +88,7 @@ describe("failover from a sleeping active connector", () => {
     const { socket: active } = await connect(bob, { connectorId: "pinging-a" });
     const { socket: standby } = await connect(bob, { connectorId: "pinging-b" });
     // Past both handshake deadlines, with fresh pings from both: the alarm is the failover check.
-    await setClock(bob, (await connection(bob, "pinging-b")).connectedAt + 10_001);
+    await setClockAt(bob, (await connection(bob, "pinging-b")).connectedAt + 10_001);
     await active.ping();
     await standby.ping();
     await fireAlarm(bob.id);

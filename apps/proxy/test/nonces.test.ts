@@ -8,8 +8,8 @@ const status = (agent: TestAgent, nonce: string) =>
   signedCall(agent, "GET", `/v1/agents/${agent.id}/status`, { nonce });
 
 async function nonceRows(agentId: string): Promise<{ expired: number; live: number }> {
-  return runInDurableObject(sessionStub(agentId), (instance, state) => {
-    const now = instance.clock();
+  return runInDurableObject(sessionStub(agentId), (_instance, state) => {
+    const now = Date.now();
     const row = state.storage.sql
       .exec<{ expired: number; live: number }>(
         "SELECT SUM(expires_at < ?) AS expired, SUM(expires_at >= ?) AS live FROM nonces",
@@ -38,8 +38,8 @@ describe("nonce window (PROTOCOL.md §3)", () => {
 
   it("sweeps expired nonces a bounded batch per request and never a live one", async () => {
     const bob = await knownAgent("bob.nonce");
-    await runInDurableObject(sessionStub(bob.id), (instance, state) => {
-      const now = instance.clock();
+    await runInDurableObject(sessionStub(bob.id), (_instance, state) => {
+      const now = Date.now();
       for (let i = 0; i < 100; i++) {
         state.storage.sql.exec(
           "INSERT INTO nonces (sender, nonce, expires_at) VALUES (?, ?, ?)",

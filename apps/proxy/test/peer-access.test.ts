@@ -2,8 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { ulid } from "ulid";
 import { describe, expect, it } from "vitest";
-import type { RelaySession } from "../src/session/relay-session.js";
 import { errorCode, signedCall, type TestAgent } from "./support/agents.js";
+import { setClock } from "./support/clock.js";
 import { knownAgent, uniqueId } from "./support/session.js";
 
 /** Signed requests into another agent's session: refused before a nonce is stored, or rate-limited per reader. */
@@ -19,12 +19,9 @@ function rows(agentId: string, query: string, ...params: string[]): Promise<numb
 const noncesFrom = (session: string, sender: string) =>
   rows(session, "SELECT COUNT(*) AS n FROM nonces WHERE sender = ?", sender);
 
-/** Stops the session's clock, so its read bucket refills only when the test says. */
+/** Stops the clock, so the session's read bucket refills only when the test says. */
 function freezeClock(agentId: string): Promise<void> {
-  return runInDurableObject(stub(agentId), (instance: RelaySession) => {
-    const at = instance.clock();
-    instance.clock = () => at;
-  });
+  return setClock(stub(agentId), Date.now(), false);
 }
 
 const readRecord = (reader: TestAgent, owner: string) =>

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
 import testKeys from "./fixtures/keys.json";
 import { errorCode, makeAgent, ORIGIN, RELAY_ORIGIN, signedCall } from "./support/agents.js";
+import { setClock } from "./support/clock.js";
 import { knownAgent, messageRecord, sendOk, statusOf, uniqueId } from "./support/session.js";
 import { advanceClock, connect, fireAlarm, sessionStub } from "./support/socket.js";
 
@@ -122,7 +123,8 @@ describe("receipts from other relays", () => {
 
 describe("receipts to other relays", () => {
   it("a sender homed on another relay: the receipt is retried behind a per-destination breaker that shows in status", async () => {
-    const bob = await knownAgent("bob");
+    // Its token outlives the hour of retries the clock moves through.
+    const bob = await knownAgent("bob", { lifetimeSeconds: 2 * 3600 });
     const remoteAlice = await makeAgent(uniqueId("ralice"), { relay: REMOTE });
     const sent = await sendOk(remoteAlice, bob, { payload: 1, ttlSeconds: 5 });
     await advanceClock(bob.id, 6000);
@@ -152,8 +154,8 @@ describe("the session alarm", () => {
     const stub = sessionStub(bob.id);
     const now = Date.now() + 60_000;
     const { _for, ...receipt } = { ...receiptFor("ralice", "01JDUERETRY000000000000000"), recipient: bob.id };
-    await runInDurableObject(stub, (instance, state) => {
-      instance.clock = () => now;
+    await setClock(stub, now, false);
+    await runInDurableObject(stub, (_instance, state) => {
       state.storage.sql.exec(
         `INSERT INTO receipt_outbox (receipt_id, destination, sender, body, attempts, next_attempt_at, give_up_at)
          VALUES (?, ?, 'ralice', ?, 1, ?, ?)`,

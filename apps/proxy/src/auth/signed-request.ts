@@ -13,6 +13,7 @@ import {
 import { canonicalString, contentDigest, TokenError, tokenHash, verifyCanonical } from "@clawrelay/signing";
 import type { Context, MiddlewareHandler } from "hono";
 import { readBodyCapped } from "../middleware/body.js";
+import { wallClock } from "../platform/clock.js";
 import { directoryStub } from "../platform/stubs.js";
 import type { AppEnv } from "../types.js";
 import { assertRegistryAllowed, bindFirst, directoryRegistries, type RegistrySource } from "./registry-binding.js";
@@ -88,7 +89,7 @@ export function directoryRevocations(env: Env): RevocationSource {
 export function signedRequest(options: SignedRequestOptions = {}): MiddlewareHandler<AppEnv> {
   const revocations = options.revocations ?? directoryRevocations;
   const registries = options.registries ?? directoryRegistries;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? wallClock;
   return async function signedRequestMiddleware(c, next) {
     try {
       await verifySignedRequest(c, { revocations: revocations(c.env), registries }, now());

@@ -1,5 +1,6 @@
 import type { Outcome, Receipt } from "@clawrelay/protocol";
 import { type RelayConfig, relayConfig } from "../config.js";
+import { wallClock } from "../platform/clock.js";
 import { Sql } from "../platform/sql.js";
 import { Admission } from "./access/admission.js";
 import { Connections } from "./connections/connections.js";
@@ -41,10 +42,6 @@ export interface SessionOwners {
 
 /** What the owners need of the Durable Object itself. */
 export interface ShellHost {
-  /** The time after an await (a receipt flush outlives the unit of work that started it). */
-  now(): number;
-  /** Runtime timestamps (ping times) onto the session's clock. */
-  clockSkew(): number;
   /** The session's own `acceptReceipt`: a receipt of one of its messages, to itself as the sender. */
   acceptOwn(sender: string, receipt: Receipt): Promise<Outcome<{ stored: boolean }>>;
 }
@@ -57,7 +54,7 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
   const config = relayConfig(env);
   const admission = new Admission(sql, meta);
   const agentId = () => admission.agentId;
-  const sockets = new Sockets(ctx, shell.clockSkew);
+  const sockets = new Sockets(ctx);
   const breaker = new DeliveryBreaker(meta);
   const recordRetentionMs = config.RELAY_RECORD_RETENTION_SECONDS * 1000;
   const receiptBreakers = new DestinationBreakers(meta, config.RELAY_RECEIPT_BREAKER_OPEN_MS);
@@ -79,7 +76,7 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
     courier,
     breakers: receiptBreakers,
     config,
-    now: shell.now,
+    now: wallClock,
     agentId,
     flushed: (now) => scheduler.reschedule(now),
   });

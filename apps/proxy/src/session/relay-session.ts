@@ -3,6 +3,7 @@ import { type Outcome, type PolicyBody, type Receipt, RelayError, type SendAnswe
 import { directoryRevocations } from "../auth/signed-request.js";
 import { errorResponse } from "../errors.js";
 import { log } from "../log.js";
+import { wallClock } from "../platform/clock.js";
 import { migrate } from "../platform/sql.js";
 import type { Caller, SignedCaller } from "../types.js";
 import { recipientState } from "./observation/recipient.js";
@@ -26,16 +27,10 @@ export type { SendInput };
  */
 export class RelaySession extends DurableObject<Env> {
   private readonly o: SessionOwners;
-  /** The session's clock. Tests advance it through `runInDurableObject`; nothing else changes it. */
-  clock: () => number = () => Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.o = wireOwners(ctx, env, {
-      now: () => this.clock(),
-      clockSkew: () => this.clock() - Date.now(),
-      acceptOwn: (sender, receipt) => this.acceptReceipt(sender, receipt),
-    });
+    this.o = wireOwners(ctx, env, { acceptOwn: (sender, receipt) => this.acceptReceipt(sender, receipt) });
     const { sql, admission, delivery, scheduler } = this.o;
     // `ping` is answered by the runtime without waking a hibernated session (PROTOCOL.md §6).
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -43,7 +38,7 @@ export class RelaySession extends DurableObject<Env> {
       migrate(sql, SESSION_MIGRATIONS);
       await scheduler.load();
       // After a reset (not a hibernation) the sockets are gone: their in-flight items are not.
-      if (admission.agentId) delivery.requeueOrphans(this.clock());
+      if (admission.agentId) delivery.requeueOrphans(wallClock());
     });
   }
 
@@ -125,8 +120,8 @@ export class RelaySession extends DurableObject<Env> {
   /** After an admin revoked this agent: close its connections at once with 4003. */
   async disconnectRevoked(agentId: string): Promise<Outcome<{ closed: number }>> {
     this.o.admission.bind(agentId);
-    const closed = this.o.connections.closeAllForCredentials("credentials revoked", this.clock());
-    this.o.scheduler.reschedule(this.clock());
+    const closed = this.o.connections.closeAllForCredentials("credentials revoked", wallClock());
+    this.o.scheduler.reschedule(wallClock());
     return { ok: true, value: { closed } };
   }
 
@@ -138,7 +133,7 @@ export class RelaySession extends DurableObject<Env> {
     if (!caller || request.headers.get("upgrade") !== "websocket") {
       return errorResponse(new RelayError("invalid_request", "expected an upgrade from the Worker"), "");
     }
-    const now = this.clock();
+    const now = wallClock();
     const admitted = this.guard(caller.correlationId, () => this.o.admission.admit(agentId, caller, "self", now));
     if (!admitted.ok) return errorResponse(RelayError.fromFailure(admitted), caller.correlationId);
     const { client, connectorId } = this.o.connections.accept(
@@ -156,12 +151,12 @@ export class RelaySession extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.safely("websocket_message", () => this.o.connections.message(ws, message, this.clock()));
+    this.safely("websocket_message", () => this.o.connections.message(ws, message, wallClock()));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.safely("websocket_close", () => {
-      this.o.connections.closed(ws, this.clock());
+      this.o.connections.closed(ws, wallClock());
       try {
         ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
       } catch {
@@ -171,17 +166,17 @@ export class RelaySession extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.safely("websocket_error", () => this.o.connections.closed(ws, this.clock()));
+    this.safely("websocket_error", () => this.o.connections.closed(ws, wallClock()));
   }
 
   override async alarm(): Promise<void> {
     this.o.scheduler.fired();
-    const now = this.clock();
+    const now = wallClock();
     this.safely("alarm", () => runDueWork(this.o, now));
     await this.o.connections.closeRevoked(directoryRevocations(this.env), now);
     await this.o.outbox.flush();
-    this.o.metrics.prune(this.clock());
-    this.afterWork(this.clock());
+    this.o.metrics.prune(wallClock());
+    this.afterWork(wallClock());
   }
 
   // ---- internals ----
@@ -192,8 +187,8 @@ export class RelaySession extends DurableObject<Env> {
 
   private guard<T>(correlationId: string, body: (now: number) => T): Outcome<T> {
     try {
-      const value = body(this.clock());
-      this.afterWork(this.clock());
+      const value = body(wallClock());
+      this.afterWork(wallClock());
       return { ok: true, value };
     } catch (err) {
       if (err instanceof RelayError) return err.toFailure();
@@ -220,7 +215,7 @@ export class RelaySession extends DurableObject<Env> {
     }
     // A frame can change what the summary says (a health report): report it when due, as after
     // a request; the reporter is throttled, so frames add no more than one report per interval.
-    this.afterWork(this.clock());
+    this.afterWork(wallClock());
   }
 
   /** After any unit of work: report metrics when due, then make sure the alarm covers what is next. */

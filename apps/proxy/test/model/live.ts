@@ -4,6 +4,7 @@ import { expect } from "vitest";
 import type { SessionStatus } from "../../src/session/observation/status.js";
 import type { MessageRecord } from "../../src/session/queue/records.js";
 import { makeAgent, sendMessage, type TestAgent } from "../support/agents.js";
+import { setClock } from "../support/clock.js";
 import { fetchDirect } from "../support/direct.js";
 import { captureWrapper, flattenWrapper } from "../support/flat-wrappers.js";
 import { uniqueId } from "../support/session.js";
@@ -22,17 +23,24 @@ function connectionIdOf(ws: WebSocket): string {
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
+  // performance.now(): the run's `Date` stands still (see LiveSession).
+  const deadline = performance.now() + WAIT_MS;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
 
+/**
+ * The model's agents' tokens outlive the pinned clock (a day ahead) plus every advance of a run:
+ * the model calls the Worker directly (`fetchDirect`), so it checks them on that clock.
+ */
+const TOKEN_LIFETIME = { lifetimeSeconds: 60 * 86_400 };
+
 /** Agents for the senders of a file's runs; the first one's session hands over the wrapper class (see flat-wrappers.ts). */
 export async function makeSenders(count: number): Promise<TestAgent[]> {
   const senders = await Promise.all(
-    Array.from({ length: count }, (_, i) => makeAgent(uniqueId(`model-s${i}`), { lifetimeSeconds: 86_400 })),
+    Array.from({ length: count }, (_, i) => makeAgent(uniqueId(`model-s${i}`), TOKEN_LIFETIME)),
   );
   const first = senders[0];
   if (first) await captureWrapper(sessionStub(first.id));
@@ -55,8 +63,7 @@ export class RecipientPool {
   }
 
   private static async make(): Promise<TestAgent> {
-    // The recipient's token must outlive the pinned clock (a day ahead) plus every advance of a run.
-    const recipient = await makeAgent(uniqueId("model-rcpt"), { lifetimeSeconds: 60 * 86_400 });
+    const recipient = await makeAgent(uniqueId("model-rcpt"), TOKEN_LIFETIME);
     flattenWrapper();
     const registered = await sessionStub(recipient.id).register(recipient.id, ADMIN.correlationId);
     if (!registered.ok) throw new Error(`registering ${recipient.id} failed: ${registered.code}`);
@@ -73,7 +80,8 @@ export interface SendResult {
 /**
  * The real relay session under test, in workerd: a fresh recipient agent per run, sends through
  * the Worker (signed HTTP), a real WebSocket for the connector. The session's clock is pinned to
- * the model's (`clock.now`), a day ahead of the wall clock so no alarm ever fires on its own;
+ * the model's (`clock.now`: the test isolate's `Date`, standing still between the model's steps),
+ * a day ahead of the wall clock so no alarm ever fires on its own;
  * time moves only when the test fires the alarm. Frame and close handlers are wrapped to count
  * what the session has handled, so each step waits for exactly that and never sleeps.
  */
@@ -108,8 +116,8 @@ export class LiveSession {
   ): Promise<LiveSession> {
     const recipient = await recipients.take();
     const live = new LiveSession(recipient, senders, { now: start });
+    await setClock(sessionStub(recipient.id), start, false);
     await runInDurableObject(sessionStub(recipient.id), (instance) => {
-      instance.clock = () => live.clock.now;
       const onMessage = instance.webSocketMessage.bind(instance);
       const onClose = instance.webSocketClose.bind(instance);
       instance.webSocketMessage = async (ws, message) => {
@@ -172,6 +180,7 @@ export class LiveSession {
    */
   async advance(ms: number): Promise<boolean> {
     this.clock.now += ms;
+    await setClock(sessionStub(this.recipient.id), this.clock.now, false);
     if (this.socket && !this.sleepy) await this.socket.ping();
     if (this.standby) await this.standby.socket.ping();
     return runDurableObjectAlarm(sessionStub(this.recipient.id));
@@ -252,7 +261,7 @@ export class LiveSession {
     return runInDurableObject(sessionStub(this.recipient.id), async (instance) => {
       const outcome = await instance.status(this.recipient.id, ADMIN);
       if (!outcome.ok) throw new Error(`status failed: ${outcome.code}`);
-      return { clock: instance.clock(), status: outcome.value };
+      return { clock: Date.now(), status: outcome.value };
     });
   }
 

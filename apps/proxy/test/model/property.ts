@@ -36,7 +36,7 @@ export async function checkAgainstModel(required: readonly CoverageEvent[]): Pro
   console.log = () => {};
   console.warn = () => {};
   console.error = () => {};
-  const startedAt = Date.now();
+  const startedAt = performance.now();
   try {
     await fc.assert(
       fc.asyncProperty(scenarioArbitrary, (scenario) => runScenario(scenario, fixture)),
@@ -47,7 +47,7 @@ export async function checkAgainstModel(required: readonly CoverageEvent[]): Pro
     console.warn = saved.warn;
     console.error = saved.error;
   }
-  const seconds = Math.round((Date.now() - startedAt) / 1000);
+  const seconds = Math.round((performance.now() - startedAt) / 1000);
   console.log(`model: ${runs} runs (+${EXAMPLES.length} examples) in ${seconds} s; coverage: ${coverage.summary()}`);
   if (runs >= COVERAGE_FLOOR_RUNS) expect(coverage.missing(required), "events no run reached").toEqual([]);
 }

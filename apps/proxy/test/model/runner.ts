@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { relayConfig } from "../../src/config.js";
 import type { TestAgent } from "../support/agents.js";
+import { realNow } from "../support/clock.js";
 import { compareDeliveries, compareReconnectAck, compareRecords, compareSend, compareStatus } from "./compare.js";
 import type { Coverage } from "./coverage.js";
 import { LiveSession, makeSenders, RecipientPool } from "./live.js";
@@ -47,8 +48,8 @@ export async function makeFixture(coverage: Coverage): Promise<Fixture> {
 /** One op list against both the reference model and the real session; any difference fails the run. */
 export async function runScenario(scenario: Scenario, fixture: Fixture): Promise<void> {
   const rules = policyRules(scenario.policy, fixture.config.maxItems);
-  // A day ahead of the wall clock, on a whole second: see LiveSession.
-  const start = Math.ceil((Date.now() + 86_400_000) / 1000) * 1000;
+  // A day ahead of the wall clock (not of the last run's clock), on a whole second: see LiveSession.
+  const start = Math.ceil((realNow() + 86_400_000) / 1000) * 1000;
   const model = new ReferenceSession(fixture.config, rules, start);
   const live = await LiveSession.open(fixture.recipients, fixture.senders, rules, start);
   const run = new Run(model, live, fixture.coverage, await receiptsHeld(live));
@@ -248,9 +249,10 @@ class Run {
     const expected = this.heldBefore.map(
       (before, sender) => before + this.model.receipts.filter((r) => r.item.sender === sender).length,
     );
-    const deadline = Date.now() + 3000;
+    // performance.now(): the run's `Date` stands still.
+    const deadline = performance.now() + 3000;
     let held = await receiptsHeld(this.live);
-    while (held.some((n, i) => n !== expected[i]) && Date.now() < deadline) {
+    while (held.some((n, i) => n !== expected[i]) && performance.now() < deadline) {
       await this.live.runDueAlarm();
       held = await receiptsHeld(this.live);
     }

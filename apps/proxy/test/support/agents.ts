@@ -10,6 +10,7 @@ import {
 import { SignJWT } from "jose";
 import { ulid } from "ulid";
 import testKeys from "../fixtures/keys.json";
+import { realNow } from "./clock.js";
 import type { Fetcher } from "./direct.js";
 
 export const ORIGIN = "http://relay.test";
@@ -47,7 +48,8 @@ export async function makeAgent(
     relay: options.relay ?? RELAY_ORIGIN,
     agentPublicJwk: keys.publicJwk,
     lifetimeSeconds: options.lifetimeSeconds ?? 3600,
-    ...(options.now !== undefined ? { now: options.now } : {}),
+    // Issued on the real clock: never in the future of a moved one (support/clock.ts).
+    now: options.now ?? Math.floor(realNow() / 1000),
   });
   return { id, token, ...keys };
 }
@@ -69,10 +71,7 @@ export function unsignedToken(header: Record<string, unknown>, claims: Record<st
   return `${enc(header)}.${enc(claims)}.`;
 }
 
-export function standardClaims(
-  agent: { id: string; publicJwk: Ed25519PublicJwk },
-  now = Math.floor(Date.now() / 1000),
-) {
+export function standardClaims(agent: { id: string; publicJwk: Ed25519PublicJwk }, now = Math.floor(realNow() / 1000)) {
   return {
     iss: registry().iss,
     sub: agent.id,

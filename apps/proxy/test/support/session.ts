@@ -10,8 +10,8 @@ export function uniqueId(prefix: string): string {
 }
 
 /** A new agent that the relay knows (it read its own status once). */
-export async function knownAgent(prefix: string): Promise<TestAgent> {
-  const agent = await makeAgent(uniqueId(prefix));
+export async function knownAgent(prefix: string, token: { lifetimeSeconds?: number } = {}): Promise<TestAgent> {
+  const agent = await makeAgent(uniqueId(prefix), token);
   const res = await signedCall(agent, "GET", `/v1/agents/${agent.id}/status`);
   expect(res.status).toBe(200);
   return agent;

@@ -1,8 +1,9 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { type MessageItem, parseFrame, type RelayFrame, relayFrameSchema } from "@clawrelay/protocol";
 import { signRequest } from "@clawrelay/signing";
 import { ORIGIN, type TestAgent } from "./agents.js";
+import { advanceClockBy } from "./clock.js";
 import type { Fetcher } from "./direct.js";
 
 type FrameOf<T extends RelayFrame["type"]> = Extract<RelayFrame, { type: T }>;
@@ -45,11 +46,12 @@ export class TestSocket {
   }
 
   private async until<T>(find: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
+    // performance.now(): a test may have stopped `Date` (support/clock.ts).
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       const found = find();
       if (found !== undefined) return found;
-      if (Date.now() > deadline)
+      if (performance.now() > deadline)
         throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames.map((f) => f.type))}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
@@ -166,12 +168,9 @@ export function sessionStub(agentId: string) {
   return env.RELAY_SESSION.get(env.RELAY_SESSION.idFromName(agentId));
 }
 
-/** Move a session's clock forward (the DO reads time only through `clock`). */
+/** Move the clock forward, as `agentId`'s session (and everything else) sees it: support/clock.ts. */
 export async function advanceClock(agentId: string, ms: number): Promise<void> {
-  await runInDurableObject(sessionStub(agentId), async (instance) => {
-    const previous = instance.clock;
-    instance.clock = () => previous() + ms;
-  });
+  await advanceClockBy(sessionStub(agentId), ms);
 }
 
 export async function fireAlarm(agentId: string): Promise<boolean> {

@@ -1,5 +1,8 @@
-import { afterAll } from "vitest";
+import { afterAll, afterEach } from "vitest";
+import { resetClock } from "./clock.js";
 import { closeOpenSockets } from "./socket.js";
 
-// Setup file of the workerd projects: every test file ends with no socket left open.
+// Setup file of the workerd projects: every test ends on the real clock (support/clock.ts), and
+// every test file with no socket left open.
+afterEach(resetClock);
 afterAll(closeOpenSockets);

@@ -27,14 +27,7 @@ export interface LiveSocket {
 
 /** The session's sockets, rebuilt from `ctx.getWebSockets()` each time: no in-memory map to lose on hibernation. */
 export class Sockets {
-  /**
-   * `clockSkew` maps runtime timestamps (auto-response times are wall-clock) onto the session's
-   * clock; zero in production, where the session clock is the wall clock.
-   */
-  constructor(
-    private readonly state: DurableObjectState,
-    private readonly clockSkew: () => number = () => 0,
-  ) {}
+  constructor(private readonly state: DurableObjectState) {}
 
   all(): LiveSocket[] {
     const out: LiveSocket[] = [];
@@ -57,7 +50,7 @@ export class Sockets {
 
   lastPingAt(ws: WebSocket): number | null {
     const at = this.state.getWebSocketAutoResponseTimestamp(ws);
-    return at ? at.getTime() + this.clockSkew() : null;
+    return at ? at.getTime() : null;
   }
 
   /** Last sign of life: the last auto-answered `ping`, else when the socket opened. */

@@ -162,32 +162,32 @@ export class Queue {
 
   /** Expiry by each item's own deadline, wherever it stands in the queue. */
   sweepExpired(now: number): number {
-    const s = this.s;
-    const rows = s.sql.all<ItemRow>(
+    const { sql, outcomes, meta } = this.s;
+    const rows = sql.all<ItemRow>(
       "SELECT * FROM items WHERE state IN ('queued', 'inflight') AND expires_at <= ? ORDER BY expires_at LIMIT ?",
       now,
       SWEEP_BATCH,
     );
     for (const row of rows) {
-      s.outcomes.terminate(row, "expired", now, "ttl");
-      if (row.kind === "message") s.meta.increment("count_expired");
+      outcomes.terminate(row, "expired", now, "ttl");
+      if (row.kind === "message") meta.increment("count_expired");
     }
     return rows.length;
   }
 
   /** One `delayed` notice for items still queued RELAY_DELAYED_NOTICE_SECONDS after arrival. */
   sweepDelayed(now: number): void {
-    const s = this.s;
-    const rows = s.sql.all<ItemRow>(
+    const { sql, receipts } = this.s;
+    const rows = sql.all<ItemRow>(
       "SELECT * FROM items WHERE delayed_due IS NOT NULL AND delayed_due <= ? LIMIT ?",
       now,
       SWEEP_BATCH,
     );
     for (const row of rows) {
-      s.sql.run("UPDATE items SET delayed_due = NULL WHERE seq = ?", row.seq);
+      sql.run("UPDATE items SET delayed_due = NULL WHERE seq = ?", row.seq);
       if (row.state !== "queued" && row.state !== "inflight") continue;
-      recordHop(s.sql, row.id, "delayed", now);
-      s.receipts.emit(row, "delayed", now);
+      recordHop(sql, row.id, "delayed", now);
+      receipts.emit(row, "delayed", now);
     }
   }
 }
