@@ -6,10 +6,11 @@ import { directoryRevocations } from "../auth/signed-request.js";
 import { log } from "../log.js";
 import type { ShardRollup } from "../metrics/aggregate.js";
 import type { AgentRow } from "../metrics/digest.js";
-import { readOperatorView, type ShardFailure, shardStub } from "../metrics/fanout.js";
+import { readOperatorView, type ShardFailure } from "../metrics/fanout.js";
 import { buildStatus } from "../metrics/operator-status.js";
 import { isolateUptimeSeconds } from "../metrics/uptime.js";
 import { readBodyCapped } from "../middleware/body.js";
+import { metricsShardStub } from "../platform/stubs.js";
 import { sessionFor, unwrap } from "../routes/session.js";
 import type { AppEnv } from "../types.js";
 import { VERSION } from "../version.js";
@@ -153,10 +154,10 @@ export function dashboardRoutes(options: { revocations?: (env: Env) => Revocatio
     const shard = metricsShardOf(agent);
     const [status, rollup, rates] = await Promise.all([
       sessionFor(c.env, agent).status(agent, caller),
-      shardStub(c.env, shard)
+      metricsShardStub(c.env, shard)
         .rollup(now, false)
         .catch(() => null),
-      shardStub(c.env, shard)
+      metricsShardStub(c.env, shard)
         .agentRates(agent, now)
         .catch(() => null),
     ]);

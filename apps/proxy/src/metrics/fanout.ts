@@ -59,8 +59,6 @@ export async function fanOut<T>(
   return { answers, failed };
 }
 
-export const shardStub = metricsShardStub;
-
 export interface OperatorView {
   merged: ShardRollup;
   failed: ShardFailure[];
@@ -83,7 +81,7 @@ export async function readOperatorView(
   await flushRefusals(env, options.correlationId);
   const { answers, failed } = await fanOut(
     options.shards ?? METRICS_SHARDS,
-    (shard) => shardStub(env, shard).rollup(options.now, options.includeAgents, options.agentLimit),
+    (shard) => metricsShardStub(env, shard).rollup(options.now, options.includeAgents, options.agentLimit),
     options.timeoutMs ?? SHARD_TIMEOUT_MS,
   );
   for (const failure of failed) {

@@ -1,6 +1,6 @@
 import { type ErrorCode, metricsShardOf } from "@clawrelay/protocol";
 import { log } from "../log.js";
-import { shardStub } from "./fanout.js";
+import { metricsShardStub } from "../platform/stubs.js";
 import { hourOf } from "./periods.js";
 import type { RefusalCount } from "./refusal-store.js";
 
@@ -51,7 +51,7 @@ export async function flushRefusals(env: Env, correlationId: string): Promise<vo
   await Promise.all(
     [...byShard].map(async ([shard, entries]) => {
       try {
-        await shardStub(env, shard).recordRefusals(entries);
+        await metricsShardStub(env, shard).recordRefusals(entries);
       } catch (err) {
         for (const entry of entries) add(entry);
         log("warn", {
