@@ -10,9 +10,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function environment() {
-  return standIns(cleanups);
-}
+const environment = () => standIns(cleanups);
 
 async function start(...args: Parameters<typeof startTestConnector>): Promise<TestConnector> {
   const started = await startTestConnector(...args);
@@ -21,7 +19,6 @@ async function start(...args: Parameters<typeof startTestConnector>): Promise<Te
 }
 
 const sends = (relay: FakeRelay) => relay.requests.items.filter((request) => request.method === "POST");
-
 describe("outbound", () => {
   it("commits, then sends one signed POST with a fixed idempotency key and reports the relay messageId", async () => {
     const { dir, relay, hook } = await environment();

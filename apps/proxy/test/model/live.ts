@@ -3,15 +3,13 @@ import type { PolicyBody } from "@clawrelay/protocol";
 import { expect } from "vitest";
 import type { SessionStatus } from "../../src/session/observation/status.js";
 import type { MessageRecord } from "../../src/session/queue/records.js";
-import { makeAgent, sendMessage, type TestAgent } from "../support/agents.js";
+import { sendMessage, type TestAgent } from "../support/agents.js";
 import { setClock } from "../support/clock.js";
 import { fetchDirect } from "../support/direct.js";
-import { captureWrapper, flattenWrapper } from "../support/flat-wrappers.js";
-import { uniqueId } from "../support/session.js";
 import { connect, sessionStub, type TestSocket } from "../support/socket.js";
+import { ADMIN, type RecipientPool } from "./live-agents.js";
 import type { PeerRule, SendRequest } from "./reference.js";
 
-const ADMIN = { kind: "admin" as const, correlationId: "model-test-admin" };
 /** How long a barrier or an expected frame may take before the run counts as failed. */
 const WAIT_MS = 3000;
 
@@ -28,46 +26,6 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   while (!condition()) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
-/**
- * The model's agents' tokens outlive the pinned clock (a day ahead) plus every advance of a run:
- * the model calls the Worker directly (`fetchDirect`), so it checks them on that clock.
- */
-const TOKEN_LIFETIME = { lifetimeSeconds: 60 * 86_400 };
-
-/** Agents for the senders of a file's runs; the first one's session hands over the wrapper class (see flat-wrappers.ts). */
-export async function makeSenders(count: number): Promise<TestAgent[]> {
-  const senders = await Promise.all(
-    Array.from({ length: count }, (_, i) => makeAgent(uniqueId(`model-s${i}`), TOKEN_LIFETIME)),
-  );
-  const first = senders[0];
-  if (first) await captureWrapper(sessionStub(first.id));
-  return senders;
-}
-
-/**
- * Registered recipients, one per run, the next one made while the current run goes on (creating
- * a session runs its schema migrations, the bulk of a short run's cost).
- */
-export class RecipientPool {
-  private next: Promise<TestAgent> | null = null;
-
-  take(): Promise<TestAgent> {
-    const taken = this.next ?? RecipientPool.make();
-    this.next = RecipientPool.make();
-    // A failure here surfaces when the next run takes it.
-    this.next.catch(() => undefined);
-    return taken;
-  }
-
-  private static async make(): Promise<TestAgent> {
-    const recipient = await makeAgent(uniqueId("model-rcpt"), TOKEN_LIFETIME);
-    flattenWrapper();
-    const registered = await sessionStub(recipient.id).register(recipient.id, ADMIN.correlationId);
-    if (!registered.ok) throw new Error(`registering ${recipient.id} failed: ${registered.code}`);
-    return recipient;
   }
 }
 

@@ -5,7 +5,8 @@ import type { TestAgent } from "../support/agents.js";
 import { realNow } from "../support/clock.js";
 import { compareDeliveries, compareReconnectAck, compareRecords, compareSend, compareStatus } from "./compare.js";
 import type { Coverage } from "./coverage.js";
-import { LiveSession, makeSenders, RecipientPool } from "./live.js";
+import { LiveSession } from "./live.js";
+import { makeSenders, RecipientPool } from "./live-agents.js";
 import { IDEMPOTENCY_KEYS, type Op, policyRules, type Scenario, SENDERS, type Target } from "./ops.js";
 import { type Delivery, type ModelConfig, ReferenceSession, type SendRequest } from "./reference.js";
 
