@@ -27,6 +27,13 @@ const testBindings = {
 /** Runs of the model-based queue test (apps/proxy/test/model); `MODEL_RUNS=20000 npx vitest …` for a long soak. */
 const modelRuns = Number(process.env.MODEL_RUNS ?? "") || 1000;
 
+/**
+ * `expect.poll` waits for what a session does after the call returns (its metrics report to a
+ * shard is an RPC it does not await). vitest's default 1 s is shorter than that takes on a
+ * loaded 2-core machine (load 10+ seen in CI): the wait, not the condition, failed there.
+ */
+const WORKERD_POLL = { timeout: 4_000, interval: 50 }; // under the 5 s test timeout
+
 export default defineConfig({
   test: {
     reporters: ["default", "./scripts/summary-reporter.ts"],
@@ -51,6 +58,7 @@ export default defineConfig({
           exclude: ["apps/proxy/test/caps/**"],
           setupFiles: ["apps/proxy/test/support/teardown.ts"],
           provide: { modelRuns },
+          expect: { poll: WORKERD_POLL },
         },
       },
       {
@@ -72,6 +80,7 @@ export default defineConfig({
           include: ["apps/proxy/test/caps/**/*.test.ts"],
           setupFiles: ["apps/proxy/test/support/teardown.ts"],
           provide: { modelRuns },
+          expect: { poll: WORKERD_POLL },
         },
       },
       {
