@@ -3,6 +3,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { isAdminRequest } from "../auth/admin.js";
 import { type SignedRequestOptions, signedRequest } from "../auth/signed-request.js";
 import { parseJsonBytes, readJsonRequest, zodMessage } from "../middleware/json.js";
+import { handoffRequest } from "../session/upgrade-handoff.js";
 import type { AppEnv, Caller } from "../types.js";
 import { sessionFor, unwrap } from "./session.js";
 
@@ -97,18 +98,10 @@ export function agentRoutes(options: SignedRequestOptions = {}): Hono<AppEnv> {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new RelayError("invalid_request", "expected a WebSocket upgrade");
     }
-    const caller = c.get("caller");
     // The DO trusts only what the Worker passes: a fresh request carrying the verified caller,
     // never the client's own headers.
-    const inner = new Request("https://relay-session/connect", {
-      headers: {
-        upgrade: "websocket",
-        "x-relay-agent-id": id,
-        "x-relay-caller": JSON.stringify(caller),
-        "x-relay-connector-id": c.req.header(HEADERS.connectorId) ?? "",
-      },
-    });
-    return session.fetch(inner);
+    const handoff = { agentId: id, caller: c.get("caller"), connectorId: c.req.header(HEADERS.connectorId) ?? "" };
+    return session.fetch(handoffRequest(handoff));
   });
 
   return routes;

@@ -14,6 +14,7 @@ import type { SendInput } from "./queue/queue.js";
 import { type MessageRecord, readMessageRecord } from "./queue/records.js";
 import { SESSION_MIGRATIONS } from "./schema.js";
 import { runDueWork } from "./time/due-work.js";
+import { readHandoff } from "./upgrade-handoff.js";
 
 export type { SendInput };
 
@@ -128,17 +129,15 @@ export class RelaySession extends DurableObject<Env> {
   // ---- WebSocket (the one fetch: the upgrade the Worker already authenticated) ----
 
   override async fetch(request: Request): Promise<Response> {
-    const agentId = request.headers.get("x-relay-agent-id") ?? "";
-    const caller = JSON.parse(request.headers.get("x-relay-caller") ?? "null") as SignedCaller | null;
-    if (!caller || request.headers.get("upgrade") !== "websocket") {
-      return errorResponse(new RelayError("invalid_request", "expected an upgrade from the Worker"), "");
-    }
+    const handoff = readHandoff(request);
+    if (!handoff) return errorResponse(new RelayError("invalid_request", "expected an upgrade from the Worker"), "");
+    const { agentId, caller } = handoff;
     const now = wallClock();
     const admitted = this.guard(caller.correlationId, () => this.o.admission.admit(agentId, caller, "self", now));
     if (!admitted.ok) return errorResponse(RelayError.fromFailure(admitted), caller.correlationId);
     const { client, connectorId } = this.o.connections.accept(
       {
-        connectorId: request.headers.get("x-relay-connector-id"),
+        connectorId: handoff.connectorId,
         jti: caller.jti,
         tokenExpiresAt: caller.tokenExpiresAt,
       },

@@ -1,11 +1,10 @@
 import { PROTOCOL_LIMITS } from "@clawrelay/protocol";
+import { afterFailure, type BreakerState, breakerState } from "../breaker-rule.js";
 import type { Meta } from "../storage/meta.js";
 
-export type BreakerState = "closed" | "open" | "half_open";
-
 /**
- * The relay → connector circuit breaker (PROTOCOL.md §5). Its state is in storage and half-open
- * is computed from timestamps, because timers do not survive hibernation.
+ * The relay → connector circuit breaker (PROTOCOL.md §5, the rule in breaker-rule.ts), kept in
+ * storage, with the half-open probe that delivery needs on top.
  */
 export class DeliveryBreaker {
   constructor(
@@ -23,9 +22,7 @@ export class DeliveryBreaker {
   }
 
   state(now: number): BreakerState {
-    const opened = this.openedAt;
-    if (opened === null) return "closed";
-    return now - opened >= this.openMs ? "half_open" : "open";
+    return breakerState(this.openedAt, now, this.openMs);
   }
 
   /** When a half-open probe may go out (for the alarm). */
@@ -65,18 +62,14 @@ export class DeliveryBreaker {
 
   /** A nack or an ack timeout. Returns "open" when this failure opened (or re-opened) it. */
   failure(now: number): BreakerState | null {
-    const state = this.state(now);
-    if (state === "half_open") {
-      this.meta.set("breaker_opened_at", now);
-      this.meta.set("breaker_probe", null);
-      return "open";
-    }
-    const failures = this.meta.increment("breaker_failures");
-    if (state === "closed" && failures >= this.threshold) {
-      this.meta.set("breaker_opened_at", now);
-      return "open";
-    }
-    return null;
+    const before = { failures: this.failures, openedAt: this.openedAt };
+    const { count, opened } = afterFailure(before, now, this.openMs, this.threshold);
+    this.meta.set("breaker_failures", count.failures);
+    if (!opened) return null;
+    this.meta.set("breaker_opened_at", count.openedAt);
+    // A reopened breaker waits its full time again before the next probe.
+    this.meta.set("breaker_probe", null);
+    return "open";
   }
 
   status(now: number): { state: BreakerState; consecutiveFailures: number; openedAt: number | null } {

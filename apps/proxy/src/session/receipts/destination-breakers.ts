@@ -1,10 +1,6 @@
 import { PROTOCOL_LIMITS } from "@clawrelay/protocol";
+import { afterFailure, type BreakerCount, breakerState } from "../breaker-rule.js";
 import type { Meta } from "../storage/meta.js";
-
-interface BreakerRecord {
-  failures: number;
-  openedAt: number | null;
-}
 
 /**
  * One circuit breaker per receipt destination (another relay), so an unreachable relay is not
@@ -16,14 +12,13 @@ export class DestinationBreakers {
     private readonly openMs: number = PROTOCOL_LIMITS.breakerOpenMs,
   ) {}
 
-  private read(): Record<string, BreakerRecord> {
-    return this.meta.getJson<Record<string, BreakerRecord>>("receipt_breakers") ?? {};
+  private read(): Record<string, BreakerCount> {
+    return this.meta.getJson<Record<string, BreakerCount>>("receipt_breakers") ?? {};
   }
 
   /** May a receipt go to `destination` now? Open breakers let attempts through after `openMs` (30 s). */
   allows(destination: string, now: number): boolean {
-    const record = this.read()[destination];
-    return !record?.openedAt || now - record.openedAt >= this.openMs;
+    return breakerState(this.read()[destination]?.openedAt ?? null, now, this.openMs) !== "open";
   }
 
   /** When an open breaker next lets an attempt through. */
@@ -41,17 +36,14 @@ export class DestinationBreakers {
 
   failure(destination: string, now: number): void {
     const all = this.read();
-    const record = all[destination] ?? { failures: 0, openedAt: null };
-    record.failures += 1;
-    if (record.failures >= PROTOCOL_LIMITS.breakerFailureThreshold) record.openedAt = now;
-    all[destination] = record;
+    all[destination] = afterFailure(all[destination] ?? { failures: 0, openedAt: null }, now, this.openMs).count;
     this.meta.setJson("receipt_breakers", all);
   }
 
   status(now: number): { destination: string; state: "closed" | "open" | "half_open"; consecutiveFailures: number }[] {
     return Object.entries(this.read()).map(([destination, r]) => ({
       destination,
-      state: !r.openedAt ? "closed" : now - r.openedAt >= this.openMs ? "half_open" : "open",
+      state: breakerState(r.openedAt, now, this.openMs),
       consecutiveFailures: r.failures,
     }));
   }
