@@ -66,7 +66,6 @@ export function flowCharts(rates: FlowRates, now: number, range: RangeName): HTM
     to: now,
     xs: points.map((p) => p.at),
     bucketMs,
-    note: `totals per ${per}, each at the start of its bucket`,
   };
   const count = (v: number) => String(Math.round(v));
   // The titles stay the charts' identity across ranges (so a range switch keeps the canvas).
@@ -75,6 +74,7 @@ export function flowCharts(rates: FlowRates, now: number, range: RangeName): HTM
       ...span,
       title: "Throughput per hour",
       caption: `Throughput per ${per}`,
+      note: `totals per ${per}, each at the start of its bucket`,
       format: count,
       integer: true,
       series: [
@@ -87,6 +87,7 @@ export function flowCharts(rates: FlowRates, now: number, range: RangeName): HTM
       ...span,
       title: "Ack latency per hour",
       caption: `Ack latency per ${per}`,
+      note: `ack percentiles per ${per}, each at the start of its bucket`,
       format: ms,
       series: [
         { label: "p50", colour: "--s1", values: points.map((p) => p.ackMs.p50) },
