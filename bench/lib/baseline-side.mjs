@@ -14,6 +14,9 @@ import { processName, processTree } from "./procstat.mjs";
 
 const WebSocket = createRequire(join(ROOT, "apps/connector/package.json"))("ws");
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+/** How long a receiver's upgrade may go unanswered, and how often it is tried. */
+const UPGRADE_DEADLINE_MS = 10_000;
+const UPGRADE_ATTEMPTS = 3;
 
 export class BaselineSide {
   name = "baseline";
@@ -109,27 +112,7 @@ export class BaselineSide {
   async openReceivers(agentIds, tally) {
     // The baseline pushes its backlog while it answers the upgrade: its drain starts here.
     const requestedAt = performance.now();
-    const sockets = await Promise.all(
-      agentIds.map(
-        (agentId) =>
-          new Promise((resolve, reject) => {
-            const ws = new WebSocket(`${this.url.replace(/^http/, "ws")}/v1/agents/${agentId}/connect`, {
-              perMessageDeflate: false,
-              maxPayload: 2 * 1024 * 1024,
-            });
-            ws.on("message", (data) => {
-              const frame = JSON.parse(data.toString("utf8"));
-              for (const item of frame.items) {
-                // The baseline stores the whole send body: the message payload is inside it.
-                const t = item.payload?.payload?.t;
-                tally.arrive(`${agentId}:${item.seq}`, typeof t === "number" ? t : null);
-              }
-            });
-            ws.once("open", () => resolve(ws));
-            ws.once("error", reject);
-          }),
-      ),
-    );
+    const sockets = await Promise.all(agentIds.map((agentId) => this.#openReceiver(agentId, tally)));
     return {
       connectedAt: () => requestedAt,
       pids: () => [],
@@ -150,6 +133,41 @@ export class BaselineSide {
         );
       },
     };
+  }
+
+  /**
+   * One receiver's socket. `wrangler dev` sometimes leaves an upgrade unanswered when many
+   * arrive at once (seen in CI: 7 of 32 TCP connections open with the request sent and no 101,
+   * workerd idle, for the 10 minutes until the watchdog stopped the run). A connector has a
+   * handshake deadline and reconnects; this stand-in does the same, and says so on stderr, so
+   * the run neither hangs nor hides it. The measurement starts after every receiver is open.
+   */
+  async #openReceiver(agentId, tally, attempt = 1) {
+    try {
+      return await new Promise((resolve, reject) => {
+        const ws = new WebSocket(`${this.url.replace(/^http/, "ws")}/v1/agents/${agentId}/connect`, {
+          perMessageDeflate: false,
+          maxPayload: 2 * 1024 * 1024,
+          handshakeTimeout: UPGRADE_DEADLINE_MS,
+        });
+        ws.on("message", (data) => {
+          const frame = JSON.parse(data.toString("utf8"));
+          for (const item of frame.items) {
+            // The baseline stores the whole send body: the message payload is inside it.
+            const t = item.payload?.payload?.t;
+            tally.arrive(`${agentId}:${item.seq}`, typeof t === "number" ? t : null);
+          }
+        });
+        ws.once("open", () => resolve(ws));
+        ws.once("error", reject);
+      });
+    } catch (error) {
+      if (attempt >= UPGRADE_ATTEMPTS) throw error;
+      process.stderr.write(
+        `[bench] baseline receiver ${agentId}: upgrade failed (${error.message}); opening it again (${attempt + 1}/${UPGRADE_ATTEMPTS})\n`,
+      );
+      return this.#openReceiver(agentId, tally, attempt + 1);
+    }
   }
 
   async stop() {
