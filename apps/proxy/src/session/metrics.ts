@@ -18,39 +18,22 @@ import {
 } from "../metrics/latency-stats.js";
 import { fineBucketOf, fineWindowStart, HOUR_MS, hourOf, windowStart } from "../metrics/periods.js";
 import type { Sql } from "../platform/sql.js";
+import { METRIC_TABLES, MetricsBuffer } from "./metrics-buffer.js";
 import type { Meta } from "./storage/meta.js";
 
 /** Each metrics table and how its rows of one period add up (the compaction's GROUP BY and merge). */
-const COMPACTIONS = [
-  {
-    table: "metric_counters",
-    keys: "name, labels",
-    values: "value",
-    select: "SUM(value)",
-    merge: "value = value + excluded.value",
-  },
-  {
-    table: "metric_histograms",
-    keys: "name, bucket",
-    values: "count",
-    select: "SUM(count)",
-    merge: "count = count + excluded.count",
-  },
-  {
-    table: "metric_latency_stats",
-    keys: "name",
-    values: "count, sum_ms, min_ms, max_ms",
-    select: "SUM(count), SUM(sum_ms), MIN(min_ms), MAX(max_ms)",
-    merge: `count = count + excluded.count, sum_ms = sum_ms + excluded.sum_ms,
-         min_ms = min(min_ms, excluded.min_ms), max_ms = max(max_ms, excluded.max_ms)`,
-  },
-] as const;
+const COMPACTIONS = Object.values(METRIC_TABLES).map((t) => ({
+  ...t,
+  keys: t.keys.join(", "),
+  values: t.values.join(", "),
+}));
 
 type Contents = Omit<HourSummary, "hour">;
 
 /**
  * Counters and latency histograms of one session (PROTOCOL-level metrics of the observability
- * issue): every event goes into its 5-minute bucket, one upsert per table; `prune` compacts the
+ * issue): every event goes into its 5-minute bucket, merged in memory and written behind (one
+ * upsert per row at a flush; every read from SQLite flushes first); `prune` compacts the
  * buckets older than 6 h into hourly rows and drops what is older than 48 h, so a series holds
  * at most about 72 + 42 rows. Reading them happens only when reporting.
  */
@@ -60,50 +43,43 @@ export class SessionMetrics {
   /** Periods before this have only hourly rows left (known once compacted in this instance). */
   private compactedBefore = 0;
 
+  /** Events since the last flush, merged per row (write-behind.ts says when they are written). */
+  private readonly pending = new MetricsBuffer();
+
   constructor(private readonly sql: Sql) {}
 
   count(name: string, labels: Record<string, string>, by: number, now: number): void {
-    this.sql.run(
-      `INSERT INTO metric_counters (period_start, name, labels, value) VALUES (?, ?, ?, ?)
-       ON CONFLICT (period_start, name, labels) DO UPDATE SET value = value + excluded.value`,
-      fineBucketOf(now),
-      name,
-      JSON.stringify(labels),
-      by,
-    );
+    this.pending.add("counters", fineBucketOf(now), [name, JSON.stringify(labels)], [by]);
     this.dirty = true;
   }
 
   observe(name: string, ms: number, now: number): void {
     const latency = Math.max(0, ms);
-    this.sql.run(
-      `INSERT INTO metric_histograms (period_start, name, bucket, count) VALUES (?, ?, ?, 1)
-       ON CONFLICT (period_start, name, bucket) DO UPDATE SET count = count + 1`,
-      fineBucketOf(now),
-      name,
-      bucketIndex(latency),
-    );
+    this.pending.add("histograms", fineBucketOf(now), [name, bucketIndex(latency)], [1]);
     // The exact sum and range beside the buckets (metrics/latency-stats.ts): one row per period.
-    this.sql.run(
-      `INSERT INTO metric_latency_stats (period_start, name, count, sum_ms, min_ms, max_ms) VALUES (?, ?, 1, ?, ?, ?)
-       ON CONFLICT (period_start, name) DO UPDATE SET count = count + 1, sum_ms = sum_ms + excluded.sum_ms,
-         min_ms = min(min_ms, excluded.min_ms), max_ms = max(max_ms, excluded.max_ms)`,
-      fineBucketOf(now),
-      name,
-      latency,
-      latency,
-      latency,
-    );
+    this.pending.add("latency", fineBucketOf(now), [name], [1, latency, latency, latency]);
     this.dirty = true;
+  }
+
+  /** Whether events wait in memory for `flush` (write-behind.ts). */
+  hasPending(): boolean {
+    return this.pending.hasPending();
+  }
+
+  /** Writes the pending events: one upsert per distinct row (period, name, labels or bucket). */
+  flush(): void {
+    this.pending.flush(this.sql);
   }
 
   /** The last 48 hours that have data, oldest first (5-minute rows summed into their hour). */
   hours(now: number): HourSummary[] {
+    this.flush();
     return [...this.read(windowStart(now), HOUR_MS)].map(([hour, contents]) => ({ hour, ...contents }));
   }
 
   /** The 5-minute buckets of the last 6 hours that have data, oldest first. */
   fiveMinutes(now: number): FineBucketSummary[] {
+    this.flush();
     // Compacted hourly rows all start before the fine window (see `prune`), so none is read here.
     return [...this.read(fineWindowStart(now), FINE_BUCKET_MS)].map(([start, contents]) => ({ start, ...contents }));
   }
@@ -164,6 +140,7 @@ export class SessionMetrics {
    * stay exact and a series stays bounded. Idempotent; scans again only once a new hour is due.
    */
   prune(now: number): void {
+    this.flush();
     const before = hourOf(now) - METRICS_RETENTION_MS;
     for (const { table } of COMPACTIONS) this.sql.run(`DELETE FROM ${table} WHERE period_start < ?`, before);
     const cutoff = hourOf(fineWindowStart(now));

@@ -19,6 +19,7 @@ import { ReceiptOutbox } from "./receipts/outbox.js";
 import { SummaryReporter } from "./report.js";
 import { Meta } from "./storage/meta.js";
 import { Scheduler } from "./time/scheduler.js";
+import { WriteBehind } from "./write-behind.js";
 
 /** The owners of one relay session, each wired to the narrow host it needs and nothing more. */
 export interface SessionOwners {
@@ -36,6 +37,8 @@ export interface SessionOwners {
   readonly connections: Connections;
   readonly reporter: SummaryReporter;
   readonly scheduler: Scheduler;
+  /** When meta's counters and the metrics, held in memory, are written. */
+  readonly writeBehind: WriteBehind;
   /** How long finished records are kept. */
   readonly recordRetentionMs: number;
 }
@@ -51,6 +54,7 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
   const sql = new Sql(ctx.storage.sql);
   const meta = new Meta(sql);
   const metrics = new SessionMetrics(sql);
+  const writeBehind = new WriteBehind([meta, metrics]);
   const config = relayConfig(env);
   const admission = new Admission(sql, meta);
   const agentId = () => admission.agentId;
@@ -69,6 +73,7 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
     deliveryActive: () => sockets.active() !== null,
     probeAt: () => (breaker.openedAt !== null ? breaker.probeAt() : null),
     reportDueAt: () => reporter?.dueAt() ?? null,
+    flushDueAt: () => writeBehind.dueAt(),
   });
   const courier = receiptCourier({ env, config, agentId, acceptOwn: shell.acceptOwn });
   const outbox = new ReceiptOutbox({
@@ -78,7 +83,10 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
     config,
     now: wallClock,
     agentId,
-    flushed: (now) => scheduler.reschedule(now),
+    flushed: (now) => {
+      writeBehind.settled(now);
+      scheduler.reschedule(now);
+    },
   });
   const receipts = new ReceiptEmitter({ sql, metrics, config, outbox, agentId });
   const capacity = new Capacity(sql, config);
@@ -99,6 +107,7 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
     connections,
     reporter,
     scheduler,
+    writeBehind,
     recordRetentionMs,
   };
 }

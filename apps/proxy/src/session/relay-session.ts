@@ -122,7 +122,7 @@ export class RelaySession extends DurableObject<Env> {
   async disconnectRevoked(agentId: string): Promise<Outcome<{ closed: number }>> {
     this.o.admission.bind(agentId);
     const closed = this.o.connections.closeAllForCredentials("credentials revoked", wallClock());
-    this.o.scheduler.reschedule(wallClock());
+    this.settle(wallClock());
     return { ok: true, value: { closed } };
   }
 
@@ -144,7 +144,7 @@ export class RelaySession extends DurableObject<Env> {
       now,
     );
     // The handshake deadline of the new socket.
-    this.o.scheduler.reschedule(now);
+    this.settle(now);
     log("info", { event: "connector_connected", correlationId: caller.correlationId, agentId, connectorId });
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -217,7 +217,10 @@ export class RelaySession extends DurableObject<Env> {
     this.afterWork(wallClock());
   }
 
-  /** After any unit of work: report metrics when due, then make sure the alarm covers what is next. */
+  /**
+   * After any unit of work: report metrics when due, then write what is held in memory when due
+   * and make sure the alarm covers what is next.
+   */
   private afterWork(now: number): void {
     try {
       this.o.reporter.maybeReport(now);
@@ -228,6 +231,12 @@ export class RelaySession extends DurableObject<Env> {
         error: err instanceof Error ? err.message : "unknown",
       });
     }
+    this.settle(now);
+  }
+
+  /** The counters and metrics this work left in memory get their deadline; the alarm covers it. */
+  private settle(now: number): void {
+    this.o.writeBehind.settled(now);
     this.o.scheduler.reschedule(now);
   }
 }

@@ -128,6 +128,8 @@ describe("session metrics in 5-minute buckets", () => {
       metrics.count("messages_in", { peer: "alice" }, 1, at);
       metrics.count("messages_in", { peer: "alice" }, 1, at + MINUTE);
       metrics.observe("ack_latency_ms", 150, at);
+      // Events are written behind (session/write-behind.ts): one upsert per row when flushed.
+      metrics.flush();
       for (const table of TABLES) {
         expect(sql.all(`SELECT period_start FROM ${table}`)).toEqual([{ period_start: T0 + 5 * MINUTE }]);
       }

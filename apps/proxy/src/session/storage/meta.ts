@@ -25,9 +25,22 @@ export type MetaKey =
   | "uptime_counted_at"
   | `count_${CounterName}`;
 
+/**
+ * Keys written behind (session/write-behind.ts): they change on every message, and every reader
+ * goes through `get` — status's counters, and `last_acked_id` only through the handshake's
+ * reconnect_ack (connections/handshake.ts). An eviction without warning may leave them up to
+ * ~1 s old in SQLite: a counter a little low, or reconnect_ack naming an earlier acked id (the
+ * connector keeps no state by it); never a message or its state, which are written at once.
+ */
+function writtenBehind(key: MetaKey): boolean {
+  return key.startsWith("count_") || key === "last_acked_id";
+}
+
 /** Small key/value state of the session (agent id, known flag, breaker, counters). */
 export class Meta {
   private readonly cache = new Map<string, string | null>();
+  /** Values of written-behind keys not yet in SQLite (null: to delete); the cache holds them too. */
+  private readonly pending = new Map<MetaKey, string | null>();
   constructor(private readonly sql: Sql) {}
 
   get(key: MetaKey): string | null {
@@ -48,21 +61,37 @@ export class Meta {
   }
 
   set(key: MetaKey, value: string | number | null): void {
-    if (value === null) {
-      // Known absent already (every ack clears the breaker's keys): nothing to delete.
-      if (this.cache.has(key) && this.cache.get(key) === null) return;
+    const text = value === null ? null : String(value);
+    // Known already (every ack clears the breaker's keys, already absent): nothing to write.
+    if (this.cache.has(key) && this.cache.get(key) === text) return;
+    this.cache.set(key, text);
+    if (writtenBehind(key)) this.pending.set(key, text);
+    else this.write(key, text);
+  }
+
+  /** Whether written-behind values wait for `flush`. */
+  hasPending(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Writes the pending values, one statement per key. */
+  flush(): void {
+    for (const [key, text] of this.pending) {
+      this.write(key, text);
+      this.pending.delete(key);
+    }
+  }
+
+  private write(key: MetaKey, text: string | null): void {
+    if (text === null) {
       this.sql.run("DELETE FROM meta WHERE key = ?", key);
-      this.cache.set(key, null);
       return;
     }
-    const text = String(value);
-    if (this.cache.get(key) === text) return;
     this.sql.run(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       key,
       text,
     );
-    this.cache.set(key, text);
   }
 
   setJson(key: MetaKey, value: unknown): void {

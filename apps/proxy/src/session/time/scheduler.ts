@@ -32,6 +32,8 @@ export interface SchedulerHost {
   probeAt(): number | null;
   /** When the next metrics summary is due (observation). */
   reportDueAt(): number | null;
+  /** When the counters and metrics held in memory must be written (write-behind.ts). */
+  flushDueAt(): number | null;
 }
 
 /**
@@ -70,6 +72,7 @@ export class Scheduler {
       typeof d?.finished === "number" ? d.finished + host.recordRetentionMs : null,
       d?.idempotency,
       host.reportDueAt(),
+      host.flushDueAt(),
     ];
     // Redelivery backoff and breaker probes only matter while a connector can take the items.
     if (host.deliveryActive()) candidates.push(d?.backoff, host.probeAt());
