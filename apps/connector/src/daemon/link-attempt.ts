@@ -68,9 +68,13 @@ export function openAttempt(
         }
       },
     ),
-    acks: new AckCoalescer((ids) => {
-      if (socket.readyState === WebSocket.OPEN) outlet.write(socket, { type: "ack", ids });
-    }),
+    acks: new AckCoalescer(
+      (ids) => {
+        if (socket.readyState === WebSocket.OPEN) outlet.write(socket, { type: "ack", ids });
+      },
+      undefined,
+      { send: () => outlet.foldAcks(socket), folded: (ids) => outlet.foldedAcks(ids) },
+    ),
     handshake: null,
   };
   return attempt;
