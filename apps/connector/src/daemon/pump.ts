@@ -3,7 +3,10 @@ import type { Clock, TimerHandle } from "./clock.js";
 export interface PumpOptions<T extends { id: string }> {
   clock: Clock;
   concurrency: number;
-  /** Up to `limit` items ready now, in the order they should run; `busy` ids are already running. */
+  /**
+   * Up to `limit` items ready now, in the order they should run; `busy` ids are already running
+   * (the pump's own live set: read it during the call, do not keep it).
+   */
   pick: (now: number, limit: number, busy: ReadonlySet<string>) => T[];
   /** Milliseconds until something may be ready again (a retry time, a breaker reopening), or null. */
   nextWakeDelay: (now: number) => number | null;
@@ -20,6 +23,8 @@ const IDLE_FLOOR_MS = 10;
  */
 export class Pump<T extends { id: string }> {
   private readonly busy = new Map<string, Promise<void>>();
+  /** The keys of `busy`, kept beside it so a pick is handed them without a copy per wake. */
+  private readonly busyIds = new Set<string>();
   private timer: TimerHandle | null = null;
   private stopped = false;
 
@@ -43,7 +48,7 @@ export class Pump<T extends { id: string }> {
     let launched = 0;
     const free = concurrency - this.busy.size;
     if (free > 0) {
-      for (const item of this.options.pick(now, free, new Set(this.busy.keys()))) {
+      for (const item of this.options.pick(now, free, this.busyIds)) {
         if (this.busy.has(item.id)) continue;
         this.launch(item);
         launched++;
@@ -73,9 +78,11 @@ export class Pump<T extends { id: string }> {
         this.options.onError(error, item);
       } finally {
         this.busy.delete(item.id);
+        this.busyIds.delete(item.id);
         this.wake();
       }
     })();
     this.busy.set(item.id, task);
+    this.busyIds.add(item.id);
   }
 }

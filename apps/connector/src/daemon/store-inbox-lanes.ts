@@ -10,9 +10,10 @@ import { z } from "zod";
  * Every lookup is an `ORDER BY rowid LIMIT n` on the index (state, kind, priority_rank), whose
  * entries are in rowid order within a lane: the cost does not grow with the queue's depth.
  */
-const LANES = (["message", "receipt"] as const).flatMap((kind) =>
-  Object.values(PRIORITY_RANK).map((rank) => ({ kind, rank })),
-);
+const KINDS = ["message", "receipt"] as const;
+/** Lower rank first; within a rank, message and receipt lanes merge by arrival. */
+const RANKS = [...new Set(Object.values(PRIORITY_RANK))].sort((a, b) => a - b);
+const LANES = KINDS.flatMap((kind) => RANKS.map((rank) => ({ kind, rank })));
 
 /** An inbox row as the inbox reads it (the payload stays JSON text until it is used). */
 export const inboxRowSchema = z.object({
@@ -25,56 +26,93 @@ export const inboxRowSchema = z.object({
   received_at: z.number(),
 });
 
-/** The same, with where it stands in its lane. */
-export const laneRowSchema = inboxRowSchema.extend({
-  seq: z.number(),
-  priority_rank: z.number(),
-  next_attempt_at: z.number(),
-});
-export type LaneRow = z.infer<typeof laneRowSchema>;
+/** A lane row as the pick reads it: rowid, id, next_attempt_at (no payload; the table is STRICT). */
+type FrontRow = [number, string, number];
 
-const headSchema = z.object({ next_attempt_at: z.number() });
+function frontRow(raw: unknown[]): FrontRow {
+  const [seq, id, nextAttemptAt] = raw;
+  if (typeof seq !== "number" || typeof id !== "string" || typeof nextAttemptAt !== "number") {
+    throw new Error("inbox lane row is not (rowid, id, next_attempt_at)");
+  }
+  return [seq, id, nextAttemptAt];
+}
+
+/** Only what the pick needs: the payload is read for the items actually started (InboxStore.due). */
+const frontSql = (limit: number) =>
+  `SELECT rowid, id, next_attempt_at FROM inbox WHERE state = 'pending' AND kind = @kind AND priority_rank = @rank
+   ORDER BY rowid LIMIT ${limit}`;
+
+/** Front statements kept, one per LIMIT asked for; past this many the set is started afresh. */
+const MAX_FRONT_STATEMENTS = 64;
+
+type FrontStatement = Database.Statement<{ kind: string; rank: number }, unknown[]>;
 
 export class InboxLanes {
-  private readonly front;
+  /**
+   * The LIMIT is written into the SQL, not bound: better-sqlite3's SQLite (built with STAT4)
+   * prepares a statement again when a bound LIMIT changes the plan's inputs, about 5 µs a call,
+   * more than the lookup itself. A pick asks for few distinct limits (free slots plus busy ids).
+   */
+  private readonly fronts = new Map<number, FrontStatement>();
   private readonly head;
 
-  constructor(db: Database.Database) {
-    this.front = db.prepare<{ kind: string; rank: number; limit: number }, Record<string, unknown>>(
-      `SELECT rowid AS seq, id, kind, correlation_id, message_id, json, attempts, received_at, priority_rank, next_attempt_at
-       FROM inbox WHERE state = 'pending' AND kind = @kind AND priority_rank = @rank ORDER BY rowid LIMIT @limit`,
-    );
-    this.head = db.prepare<{ kind: string; rank: number }, Record<string, unknown>>(
-      `SELECT next_attempt_at FROM inbox WHERE state = 'pending' AND kind = @kind AND priority_rank = @rank
+  constructor(private readonly db: Database.Database) {
+    this.head = db
+      .prepare<{ kind: string; rank: number }, unknown>(
+        `SELECT next_attempt_at FROM inbox WHERE state = 'pending' AND kind = @kind AND priority_rank = @rank
        ORDER BY rowid LIMIT 1`,
-    );
+      )
+      .pluck();
   }
 
   /**
-   * Up to `limit` pending items due at `now`, lane order (priority rank) then arrival. A lane
-   * contributes its items from the front up to, not including, its first one not yet due.
+   * The rowids of up to `limit` pending items due at `now` and not in `busy`, lane order (priority
+   * rank) then arrival. A lane contributes its items from the front up to, not including, its
+   * first one not yet due (busy or not). Lanes of a later rank are not read once `limit` is met.
    */
-  due(now: number, limit: number): LaneRow[] {
-    if (limit <= 0) return [];
-    const rows: LaneRow[] = [];
-    for (const { kind, rank } of LANES) {
-      for (const raw of this.front.all({ kind, rank, limit })) {
-        const row = laneRowSchema.parse(raw);
-        if (row.next_attempt_at > now) break;
-        rows.push(row);
-      }
+  due(now: number, limit: number, busy: ReadonlySet<string>): number[] {
+    const picked: number[] = [];
+    for (const rank of RANKS) {
+      const need = limit - picked.length;
+      if (need <= 0) break;
+      const found: number[] = [];
+      for (const kind of KINDS) this.lane(kind, rank, now, need, busy, found);
+      // Each lane's part is in rowid order; two lanes of one rank merge by arrival.
+      if (found.length > 1) found.sort((a, b) => a - b);
+      for (const seq of found.slice(0, need)) picked.push(seq);
     }
-    rows.sort((a, b) => a.priority_rank - b.priority_rank || a.seq - b.seq);
-    return rows.slice(0, limit);
+    return picked;
+  }
+
+  /** Up to `need` items from one lane's due front, skipping `busy` (in flight, so at the front). */
+  private lane(kind: string, rank: number, now: number, need: number, busy: ReadonlySet<string>, into: number[]) {
+    let taken = 0;
+    for (const raw of this.front(need + busy.size).all({ kind, rank })) {
+      const [seq, id, nextAttemptAt] = frontRow(raw);
+      if (nextAttemptAt > now) return;
+      if (busy.has(id)) continue;
+      into.push(seq);
+      if (++taken >= need) return;
+    }
+  }
+
+  private front(limit: number): FrontStatement {
+    let statement = this.fronts.get(limit);
+    if (statement === undefined) {
+      if (this.fronts.size >= MAX_FRONT_STATEMENTS) this.fronts.clear();
+      statement = this.db.prepare<{ kind: string; rank: number }, unknown[]>(frontSql(limit)).raw();
+      this.fronts.set(limit, statement);
+    }
+    return statement;
   }
 
   /** The earliest moment a lane can move: the earliest due time among the six lane heads. */
   nextDueAt(): number | null {
     let earliest: number | null = null;
     for (const { kind, rank } of LANES) {
-      const raw = this.head.get({ kind, rank });
-      if (raw === undefined) continue;
-      const at = headSchema.parse(raw).next_attempt_at;
+      const at = this.head.get({ kind, rank });
+      if (at === undefined) continue;
+      if (typeof at !== "number") throw new Error("inbox lane head has no next_attempt_at");
       if (earliest === null || at < earliest) earliest = at;
     }
     return earliest;
@@ -82,6 +120,6 @@ export class InboxLanes {
 
   /** The statements, for asserting in tests that they stay index lookups. */
   get sql(): string[] {
-    return [this.front.source, this.head.source];
+    return [this.front(1).source, this.front(100).source, this.head.source];
   }
 }

@@ -9,6 +9,7 @@ import {
   type StoreInboundResult,
 } from "./store-inbox-items.js";
 import { InboxLanes, inboxRowSchema } from "./store-inbox-lanes.js";
+import { counts, PendingMessages, type RowStanding } from "./store-inbox-pending.js";
 import type { MetaStore } from "./store-meta.js";
 import type { ReceiptStore } from "./store-receipts.js";
 import type { ReceivedStore } from "./store-received.js";
@@ -38,6 +39,7 @@ export class InboxStore {
   private readonly statements;
   readonly lanes: InboxLanes;
   readonly received: ReceivedStore;
+  private readonly pending: PendingMessages;
 
   constructor(
     private readonly db: Database.Database,
@@ -46,19 +48,27 @@ export class InboxStore {
   ) {
     this.lanes = new InboxLanes(db);
     this.received = neighbours.received;
+    this.pending = new PendingMessages(db);
     this.statements = {
       seenAt: db.prepare<[string], { seen_at: number }>("SELECT seen_at FROM seen WHERE id = ?"),
       markSeen: db.prepare(
         "INSERT INTO seen (id, seen_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
       ),
-      countPending: db.prepare<[], { n: number }>(
-        "SELECT COUNT(*) AS n FROM inbox WHERE state = 'pending' AND kind = 'message'",
-      ),
+      // A new id is one insert; an id already in the inbox (rare: taken in again past the dedup
+      // window) is read first, so the cap's count knows what the row was, then started afresh.
       insert: db.prepare(
         `INSERT INTO inbox (id, kind, correlation_id, message_id, priority_rank, json, state, attempts, next_attempt_at, received_at)
          VALUES (@id, @kind, @correlationId, @messageId, @rank, @json, 'pending', 0, @now, @now)
-         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, json = excluded.json, state = 'pending', attempts = 0,
-           next_attempt_at = excluded.next_attempt_at, received_at = excluded.received_at, finished_at = NULL, last_error = NULL`,
+         ON CONFLICT (id) DO NOTHING`,
+      ),
+      reinsert: db.prepare(
+        `UPDATE inbox SET kind = @kind, json = @json, state = 'pending', attempts = 0, next_attempt_at = @now,
+           received_at = @now, finished_at = NULL, last_error = NULL WHERE id = @id`,
+      ),
+      standing: db.prepare<[string], RowStanding>("SELECT kind, state FROM inbox WHERE id = ?"),
+      // What a pick starts: the whole row, by the rowid the lanes picked it by.
+      entry: db.prepare<[number], Record<string, unknown>>(
+        "SELECT id, kind, correlation_id, message_id, json, attempts, received_at FROM inbox WHERE rowid = ?",
       ),
       get: db.prepare<[string], Record<string, unknown>>(
         "SELECT id, kind, correlation_id, message_id, json, attempts, received_at FROM inbox WHERE id = ?",
@@ -66,13 +76,21 @@ export class InboxStore {
       held: db.prepare<[string], Record<string, unknown>>(
         "SELECT id, kind, correlation_id, message_id, priority_rank, json, received_at FROM inbox WHERE id = ?",
       ),
+      // Pending → delivered names the row's kind, for the count; a row no longer pending is
+      // written by `delivered` as before.
+      deliveredPending: db
+        .prepare<[number, number, string], string>(
+          `UPDATE inbox SET state = 'delivered', json = NULL, attempts = ?, finished_at = ?, last_error = NULL
+           WHERE id = ? AND state = 'pending' RETURNING kind`,
+        )
+        .pluck(),
       delivered: db.prepare(
         "UPDATE inbox SET state = 'delivered', json = NULL, attempts = ?, finished_at = ?, last_error = NULL WHERE id = ?",
       ),
       reschedule: db.prepare("UPDATE inbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?"),
       defer: db.prepare("UPDATE inbox SET next_attempt_at = ? WHERE id = ? AND state = 'pending'"),
       wakePending: db.prepare("UPDATE inbox SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?"),
-      delete: db.prepare("DELETE FROM inbox WHERE id = ?"),
+      delete: db.prepare<[string], RowStanding>("DELETE FROM inbox WHERE id = ? RETURNING kind, state"),
       // A replayed dead letter keeps its arrival time; an inbox row of the same id is started afresh.
       restore: db.prepare(
         `INSERT INTO inbox (id, kind, correlation_id, message_id, priority_rank, json, state, attempts, next_attempt_at, received_at)
@@ -90,9 +108,8 @@ export class InboxStore {
    * If this throws, nothing of the batch was stored and nothing may be acked.
    */
   storeInbound(items: readonly DeliverItem[], now: number): StoreInboundResult {
-    const run = this.db.transaction((): StoreInboundResult => {
+    return this.pending.transaction((): StoreInboundResult => {
       const result: StoreInboundResult = { ack: [], nackInboxFull: [], stored: [], duplicates: [] };
-      let pending = this.statements.countPending.get()?.n ?? 0;
       for (const item of items) {
         const seen = this.statements.seenAt.get(item.id);
         if (seen && seen.seen_at >= now - this.options.dedupWindowMs) {
@@ -100,12 +117,11 @@ export class InboxStore {
           result.duplicates.push(item.id);
           continue;
         }
-        if (item.kind === "message" && pending >= this.options.maxItems) {
+        if (item.kind === "message" && this.pending.count() >= this.options.maxItems) {
           result.nackInboxFull.push(item.id);
           continue;
         }
         this.insertItem(item, now);
-        if (item.kind === "message") pending++;
         result.ack.push(item.id);
         result.stored.push(item);
       }
@@ -113,22 +129,21 @@ export class InboxStore {
       if (last && result.ack.includes(last.id)) this.neighbours.meta.set("lastReceivedId", last.id);
       return result;
     });
-    return run.immediate();
   }
 
   /** Put a locally made item (a local receipt) into the inbox; call inside the caller's transaction. */
   insertItem(item: DeliverItem, now: number): void {
     const { correlationId, messageId, rank } = describeItem(item);
     this.statements.markSeen.run(item.id, now);
-    this.statements.insert.run({
-      id: item.id,
-      kind: item.kind,
-      correlationId,
-      messageId,
-      rank,
-      json: JSON.stringify(item),
-      now,
-    });
+    const row = { id: item.id, kind: item.kind, correlationId, messageId, rank, json: JSON.stringify(item), now };
+    const added = item.kind === "message" ? 1 : 0;
+    if (this.statements.insert.run(row).changes === 1) {
+      this.pending.changed(added);
+    } else {
+      const before = this.statements.standing.get(item.id);
+      this.statements.reinsert.run(row);
+      this.pending.changed(added - counts(before));
+    }
     if (item.kind === "message") this.neighbours.received.remember(item, now);
     if (item.kind === "receipt") this.neighbours.receipts.record(item.receipt, now);
     const hop = item.kind === "message" ? "inbox_stored" : `receipt_${item.receipt.status}`;
@@ -140,11 +155,10 @@ export class InboxStore {
    * lane (kind and priority) nothing passes an earlier item that is waiting to be retried.
    */
   due(now: number, limit: number, busy: ReadonlySet<string>): InboxEntry[] {
-    return this.lanes
-      .due(now, limit + busy.size)
-      .filter((row) => !busy.has(row.id))
-      .slice(0, limit)
-      .map((row) => ({
+    if (limit <= 0) return [];
+    return this.lanes.due(now, limit, busy).map((seq) => {
+      const row = inboxRowSchema.parse(this.statements.entry.get(seq));
+      return {
         id: row.id,
         kind: row.kind,
         correlationId: row.correlation_id,
@@ -152,7 +166,8 @@ export class InboxStore {
         attempts: row.attempts,
         receivedAt: row.received_at,
         item: parseStoredItem(row.json),
-      }));
+      };
+    });
   }
 
   /** When the next item can be due: the earliest retry time among the lanes' first items. */
@@ -166,13 +181,13 @@ export class InboxStore {
   }
 
   markDelivered(entry: InboxEntry, attempts: number, now: number): void {
-    this.db
-      .transaction(() => {
-        this.statements.delivered.run(attempts, now, entry.id);
-        if (entry.kind === "message") this.neighbours.reports.add(entry.id, "processed", null, now);
-        this.traceHook(entry, "hook_delivered", now, null);
-      })
-      .immediate();
+    this.pending.transaction(() => {
+      const kind = this.statements.deliveredPending.get(attempts, now, entry.id);
+      if (kind === undefined) this.statements.delivered.run(attempts, now, entry.id);
+      else this.pending.changed(-counts({ kind, state: "pending" }));
+      if (entry.kind === "message") this.neighbours.reports.add(entry.id, "processed", null, now);
+      this.traceHook(entry, "hook_delivered", now, null);
+    });
   }
 
   reschedule(entry: InboxEntry, attempts: number, nextAttemptAt: number, error: string, now: number): void {
@@ -202,15 +217,13 @@ export class InboxStore {
     outcome: Exclude<ReportOutcome, "processed">,
     now: number,
   ): void {
-    this.db
-      .transaction(() => {
-        const held = this.held(entry.id);
-        if (held) this.neighbours.deadLetters.add(held, reason, attempts, now);
-        this.statements.delete.run(entry.id);
-        if (entry.kind === "message") this.neighbours.reports.add(entry.id, outcome, reason.slice(0, 500), now);
-        this.traceHook(entry, "dead_lettered", now, reason);
-      })
-      .immediate();
+    this.pending.transaction(() => {
+      const held = this.held(entry.id);
+      if (held) this.neighbours.deadLetters.add(held, reason, attempts, now);
+      this.pending.changed(-counts(this.statements.delete.get(entry.id)));
+      if (entry.kind === "message") this.neighbours.reports.add(entry.id, outcome, reason.slice(0, 500), now);
+      this.traceHook(entry, "dead_lettered", now, reason);
+    });
   }
 
   private held(id: string): HeldItem | undefined {
@@ -233,22 +246,22 @@ export class InboxStore {
   /** Move dead letters (all, or the given ids) back into the inbox for another round of hook delivery. */
   replayDeadLetters(ids: readonly string[] | undefined, now: number): string[] {
     const { deadLetters, trace } = this.neighbours;
-    return this.db
-      .transaction(() => {
-        const wanted = ids ?? deadLetters.ids();
-        const replayed: string[] = [];
-        for (const id of wanted) {
-          const held = deadLetters.held(id);
-          if (!held) continue;
-          this.statements.restore.run({ ...held, now });
-          deadLetters.remove(id);
-          const row = inboxRowSchema.parse(this.statements.get.get(id));
-          trace.record(row.correlation_id, row.message_id, hopName(row.kind, "dead_letter_replayed"), now, null);
-          replayed.push(id);
-        }
-        return replayed;
-      })
-      .immediate();
+    return this.pending.transaction(() => {
+      const wanted = ids ?? deadLetters.ids();
+      const replayed: string[] = [];
+      for (const id of wanted) {
+        const held = deadLetters.held(id);
+        if (!held) continue;
+        const before = this.statements.standing.get(id);
+        this.statements.restore.run({ ...held, now });
+        deadLetters.remove(id);
+        const row = inboxRowSchema.parse(this.statements.get.get(id));
+        this.pending.changed(counts({ kind: row.kind, state: "pending" }) - counts(before));
+        trace.record(row.correlation_id, row.message_id, hopName(row.kind, "dead_letter_replayed"), now, null);
+        replayed.push(id);
+      }
+      return replayed;
+    });
   }
 
   /** Forget ids seen before `seenBefore` and delivered rows finished before `finishedBefore`; in the prune transaction. */
