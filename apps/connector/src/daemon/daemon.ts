@@ -5,7 +5,7 @@ import type { ConnectorConfig } from "./config.js";
 import { type ConnectorSettings, groupConnectorConfig } from "./config-groups.js";
 import { type ConnectorParts, type ConnectorStatus, connectorApiHandlers, connectorStatus } from "./daemon-api.js";
 import { HealthReporter, readHealth } from "./health-report.js";
-import type { FetchLike } from "./hook-client.js";
+import { type FetchLike, systemFetch } from "./hook-client.js";
 import { createHookFormat } from "./hook-formats/index.js";
 import { signHookCalls } from "./hook-signing.js";
 import { InboundWorker } from "./inbound.js";
@@ -74,7 +74,8 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
   const { agentId } = settings;
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
-  const fetchFn: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
+  // The default is `systemFetch`: hook calls made with it go over node:http (hook-client.ts).
+  const fetchFn: FetchLike = deps.fetch ?? systemFetch;
   const logger = (deps.logger ?? createLogger(settings.logLevel)).child({ agentId });
   const { signer, tokenExpiresAt } = await resolveSigner(settings, deps);
   const tokenExpiry = new TokenExpiryWatch({

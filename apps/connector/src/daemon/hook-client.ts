@@ -2,11 +2,19 @@ import { followAbort } from "./abort.js";
 import { readAnswerText } from "./answer-body.js";
 import { interpretClawrelayAnswer } from "./hook-formats/clawrelay.js";
 import type { HookAnswer, HookRequest, HookResult } from "./hook-formats/types.js";
+import { carriesOverHttp, postOverHttp } from "./hook-http.js";
 
 export { buildHookRequest, clawrelayFormat, type HookTarget } from "./hook-formats/clawrelay.js";
 export type { HookFormat, HookRequest, HookResult } from "./hook-formats/types.js";
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * The connector's own fetch (the daemon's default when none is injected). Handed this, `postHook`
+ * makes the call over node:http (hook-http.ts), which costs far less CPU than fetch; an injected
+ * fetch (a test double) is used as given.
+ */
+export const systemFetch: FetchLike = (input, init) => fetch(input, init);
 
 /** How a call's answer is judged; the clawrelay format's by default. */
 export interface AnswerJudge {
@@ -73,6 +81,8 @@ export async function postHook(
   shutdown: AbortSignal,
   judge: AnswerJudge = CLAWRELAY_JUDGE,
 ): Promise<HookResult> {
+  if (fetchFn === systemFetch && carriesOverHttp(request.url))
+    return postOverNodeHttp(request, timeoutMs, now, shutdown, judge);
   const timeout = hookTimeout(timeoutMs, shutdown);
   try {
     const response = await fetchFn(request.url, {
@@ -94,5 +104,23 @@ export async function postHook(
     return failedCall(error);
   } finally {
     timeout.clear();
+  }
+}
+
+/** `postHook` over node:http: the same deadline, answer and failures; see postOverHttp for the body. */
+async function postOverNodeHttp(
+  request: HookRequest,
+  timeoutMs: number,
+  now: () => number,
+  shutdown: AbortSignal,
+  judge: AnswerJudge,
+): Promise<HookResult> {
+  const timeout = hookTimeout(timeoutMs, shutdown);
+  try {
+    const answer = await postOverHttp(request, timeout.signal, judge.readsBody, MAX_ANSWER_BYTES, timeout.clear);
+    return judge.interpret(answer, now());
+  } catch (error) {
+    timeout.clear();
+    return failedCall(error);
   }
 }
