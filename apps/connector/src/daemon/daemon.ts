@@ -122,7 +122,6 @@ export async function startConnector(config: ConnectorConfig, deps: ConnectorDep
     metrics,
     stopPoints,
   });
-  outlet.foldAcksInto(() => inbound.flushReports(true));
   const { relayUrls } = settings.link;
   const firstRelayUrl = relayUrls[0] as string;
   const trustedRelays = new Set([...relayUrls, ...settings.outbox.trustedRelays].map(relayOriginOf));

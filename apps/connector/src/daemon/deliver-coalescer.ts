@@ -98,22 +98,10 @@ export class DeliverCoalescer {
   }
 }
 
-/** What lets an ack leave ids out: their `processed` frames, which PROTOCOL.md §6 reads as the ack. */
-export interface AckFold {
-  /** Send the waiting `processed` reports now; the ids they carried. */
-  send(): ReadonlySet<string>;
-  /** These ids' acks went in a `processed` frame, not in an ack frame. */
-  folded(ids: readonly string[]): void;
-}
-
-const NO_FOLD: AckFold = { send: () => new Set(), folded: () => undefined };
-
 /**
  * Ids of committed items, acked in bulk: one ack frame every ACK_DELAY_MS (or at once past
  * MAX_ACK_IDS). `flush()` sends what waits now — before any other frame on the socket, so the
- * relay always hears of an item's ack before (or with) its `processed` report. The hook is
- * often done with an item before its ack goes: then `fold` sends the waiting reports first and
- * the ack leaves those ids out, one frame (one relay-session event) instead of two.
+ * relay always hears of an item's ack before its `processed` report.
  */
 export class AckCoalescer {
   private ids: string[] = [];
@@ -122,7 +110,6 @@ export class AckCoalescer {
   constructor(
     private readonly send: (ids: string[]) => void,
     timing: CoalescerTiming = systemTiming,
-    private readonly fold: AckFold = NO_FOLD,
   ) {
     this.scheduler = new FlushScheduler(() => this.flush(), ACK_DELAY_MS, timing);
   }
@@ -133,24 +120,8 @@ export class AckCoalescer {
     this.scheduler.added(this.ids.length >= MAX_ACK_IDS);
   }
 
-  /**
-   * Send what waits. `carried`: the ids of the `processed` frame the caller writes right after
-   * (it acks them); otherwise the fold sends the waiting reports first. The ids are taken before the fold,
-   * so the fold's own frame, which flushes acks on its way out (link-outlet.ts), finds none.
-   */
-  flush(carried?: ReadonlySet<string>): void {
-    if (this.ids.length === 0) return;
-    const ids = this.ids;
-    this.ids = [];
-    const carriers = carried ?? this.fold.send();
-    let rest = ids;
-    if (carriers.size > 0) {
-      rest = [];
-      const folded: string[] = [];
-      for (const id of ids) (carriers.has(id) ? folded : rest).push(id);
-      if (folded.length > 0) this.fold.folded(folded);
-    }
-    for (let start = 0; start < rest.length; start += MAX_ACK_IDS) this.send(rest.slice(start, start + MAX_ACK_IDS));
+  flush(): void {
+    while (this.ids.length > 0) this.send(this.ids.splice(0, MAX_ACK_IDS));
   }
 
   /** Forget what waits (its socket closed: the relay puts those items back and sends them again). */

@@ -6,7 +6,6 @@ import type { PendingReport } from "./store-inbox.js";
 /** The most reports one batched `processed` frame may carry (the frame schema's bound). */
 const MAX_REPORTS_PER_FRAME = PROTOCOL_LIMITS.maxIdsPerFrame;
 const REPORT_FLUSH_MS = 10;
-const NO_IDS: ReadonlySet<string> = new Set();
 
 /** One report alone goes in the single form, which a v1 relay also reads; more go batched. */
 export function processedFrame(reports: readonly PendingReport[]): ProcessedFrame {
@@ -22,8 +21,6 @@ export function processedFrame(reports: readonly PendingReport[]): ProcessedFram
 /** The `processed` reports owed to the relay, sent from the store's pending reports. */
 export class ReportFlusher {
   private scheduled = false;
-  /** Reports may wait in the store: from before a restart, or since the last drain. */
-  private waiting = true;
 
   constructor(
     private readonly store: Store,
@@ -36,53 +33,32 @@ export class ReportFlusher {
    * Send the queued reports while the link takes them, up to 1024 a frame (every frame costs the
    * relay session one event); the sent ones are forgotten in one unsynced commit per frame (a
    * report sent twice after a power cut is harmless: the relay keeps the first terminal outcome).
-   * Returns the ids sent.
    */
-  flush(): ReadonlySet<string> {
+  flush(): void {
     const { store } = this;
-    const sent = new Set<string>();
     for (;;) {
-      if (!store.isOpen) return sent;
+      if (!store.isOpen) return;
       const reports = store.inbox.pendingReports(MAX_REPORTS_PER_FRAME);
-      if (reports.length === 0) {
-        this.waiting = false;
-        return sent;
-      }
-      if (!this.send(processedFrame(reports))) return sent;
+      if (reports.length === 0 || !this.send(processedFrame(reports))) return;
       store.lazily(() =>
         store.batch(() => {
           for (const report of reports) store.inbox.reportSent(report.id);
         }),
       );
-      for (const report of reports) sent.add(report.id);
-      if (reports.length < MAX_REPORTS_PER_FRAME) {
-        this.waiting = false;
-        return sent;
-      }
+      if (reports.length < MAX_REPORTS_PER_FRAME) return;
     }
   }
 
   /**
-   * The link is about to ack: send the waiting reports now instead, so an item the hook is done
-   * with is acked by its `processed` report alone (PROTOCOL.md §6). No query when none waits.
-   */
-  flushForAcks(): ReadonlySet<string> {
-    return this.waiting ? this.flush() : NO_IDS;
-  }
-
-  /**
    * Reports go out at most every REPORT_FLUSH_MS, so a run of deliveries shares one query and one
-   * commit instead of paying them per item; `processed` is not on any latency path. Called after
-   * every report is stored.
+   * commit instead of paying them per item; `processed` is not on any latency path.
    */
   schedule(): void {
-    this.waiting = true;
     if (this.scheduled) return;
     this.scheduled = true;
     this.clock.setTimeout(() => {
       this.scheduled = false;
-      // An ack may have carried them out already (flushForAcks).
-      if (this.waiting) this.flush();
+      this.flush();
     }, REPORT_FLUSH_MS);
   }
 }

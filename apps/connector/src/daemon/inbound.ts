@@ -116,9 +116,9 @@ export class InboundWorker {
     };
   }
 
-  /** Send the `processed` frames owed to the relay while the link takes them; `forAcks`: acks are about to go (the ids sent). */
-  flushReports(forAcks = false): ReadonlySet<string> {
-    return forAcks ? this.reports.flushForAcks() : this.reports.flush();
+  /** Send the `processed` frames owed to the relay while the link takes them. */
+  flushReports(): void {
+    this.reports.flush();
   }
 
   /** Start nothing new; give calls in flight `graceMs` to finish, then abort them (the items stay pending). */

@@ -68,13 +68,9 @@ export function openAttempt(
         }
       },
     ),
-    acks: new AckCoalescer(
-      (ids) => {
-        if (socket.readyState === WebSocket.OPEN) outlet.write(socket, { type: "ack", ids });
-      },
-      undefined,
-      { send: () => outlet.foldAcks(socket), folded: (ids) => outlet.foldedAcks(ids) },
-    ),
+    acks: new AckCoalescer((ids) => {
+      if (socket.readyState === WebSocket.OPEN) outlet.write(socket, { type: "ack", ids });
+    }),
     handshake: null,
   };
   return attempt;

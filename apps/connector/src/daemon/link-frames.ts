@@ -6,7 +6,6 @@ import {
   encodeFrame,
   errorBodySchema,
   PROTOCOL_LIMITS,
-  type ProcessedFrame,
   parseFrame,
   type RelayFrame,
   relayFrameSchema,
@@ -70,11 +69,6 @@ export function chunkIds(ids: readonly string[]): string[][] {
     chunks.push(ids.slice(start, start + MAX_IDS_PER_FRAME));
   }
   return chunks;
-}
-
-/** The ids a `processed` frame reports on, single or batched; each counts as acked (PROTOCOL.md §6). */
-export function processedIds(frame: ProcessedFrame): ReadonlySet<string> {
-  return new Set("items" in frame ? frame.items.map((item) => item.id) : [frame.id]);
 }
 
 /**

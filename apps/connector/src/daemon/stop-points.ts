@@ -21,7 +21,7 @@ export interface StopPoints {
    * webhook call is under way at that moment (a stop then may make them go to the hook again).
    */
   reached(point: StopPoint, items: readonly StopPointItem[], hookCallsInFlight: () => readonly string[]): void;
-  /** These ids' ack is being written to the relay socket: an ack frame, or the `processed` frame that carries it. */
+  /** An ack frame for these ids is being written to the relay socket. */
   ackSent(ids: readonly string[]): void;
 }
 

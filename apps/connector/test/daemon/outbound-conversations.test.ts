@@ -105,11 +105,7 @@ describe("replies (PROTOCOL.md §8)", () => {
     connection.ack("active");
     const received = messageItem({ from: "erin-agent", conversationId: "conv-erin-00001" });
     connection.send({ type: "deliver", items: [received] });
-    // Stored once the relay hears of it: its ack, or its processed report when the hook was quicker
-    // than the ack (the report then carries the ack, ack-fold.test.ts).
-    await connection.received.waitFor(
-      (entry) => entry.kind === "frame" && (entry.frame.type === "ack" || entry.frame.type === "processed"),
-    );
+    await connection.frame("ack");
     const { request, sent } = await send(started, { payload: "ok", inReplyTo: received.id });
     expect(request.path).toBe("/v1/agents/erin-agent/messages");
     expect(sent).toMatchObject({ conversationId: "conv-erin-00001" });
