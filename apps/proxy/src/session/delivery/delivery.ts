@@ -5,16 +5,17 @@ import type { Sql } from "../../platform/sql.js";
 import type { LiveSocket, Sockets } from "../connections/sockets.js";
 import type { SessionMetrics } from "../metrics.js";
 import type { Outcomes } from "../queue/outcomes.js";
-import { recordHop } from "../queue/trace.js";
+import { type Hop, recordHop, recordHops } from "../queue/trace.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
 import { ITEM_WITHOUT_PAYLOAD, type ItemRow, wantsNotice } from "../storage/items.js";
 import type { Meta } from "../storage/meta.js";
 import type { DeliveryBreaker } from "./breaker.js";
+import { InFlightCount } from "./in-flight.js";
 import { needsResync, requeueConnection, requeueOrphans } from "./requeue.js";
-import { EVER_SENT, redeliveryDelay, toItem } from "./wire.js";
+import { resolveFailure } from "./resolve.js";
+import { deliverFrame, EVER_SENT, redeliveryDelay } from "./wire.js";
 
 const SWEEP_BATCH = 500;
-const encoder = new TextEncoder();
 
 export interface DeliveryHost {
   readonly sql: Sql;
@@ -24,7 +25,7 @@ export interface DeliveryHost {
   /** The connector sockets: delivery goes to the active one; the others' connection ids are live. */
   readonly sockets: Pick<Sockets, "active" | "all">;
   readonly breaker: DeliveryBreaker;
-  readonly outcomes: Pick<Outcomes, "finish" | "terminate">;
+  readonly outcomes: Pick<Outcomes, "finish" | "terminate" | "finishedInFlight" | "liveItems">;
   readonly receipts: Pick<ReceiptEmitter, "emit">;
   agentId(): string;
 }
@@ -33,14 +34,16 @@ export interface DeliveryHost {
 export class Delivery {
   private readonly sockets: Pick<Sockets, "active" | "all">;
   private readonly breaker: DeliveryBreaker;
+  private readonly inFlightCount: InFlightCount;
 
   constructor(private readonly s: DeliveryHost) {
     this.sockets = s.sockets;
     this.breaker = s.breaker;
+    this.inFlightCount = new InFlightCount(s.sql, s.outcomes);
   }
 
   inFlight(): number {
-    return this.s.sql.scalar("SELECT COUNT(*) FROM items WHERE state = 'inflight'");
+    return this.inFlightCount.value();
   }
 
   /** Send as much as the in-flight window, the breaker and the active socket allow. */
@@ -48,7 +51,11 @@ export class Delivery {
     const active = this.sockets.active();
     if (!active) return;
     let inFlight = this.inFlight();
+    // Every live item is queued or in flight: with none queued, nothing can be due (delayed and
+    // backed-off items are queued ones), so the scan is skipped.
+    let queued = this.s.outcomes.liveItems() - inFlight;
     for (;;) {
+      if (queued <= 0) return;
       if (!this.breaker.allows(now, inFlight)) return;
       const room = this.s.config.RELAY_MAX_IN_FLIGHT - inFlight;
       if (room <= 0) return;
@@ -62,6 +69,7 @@ export class Delivery {
       const sent = this.sendBatch(active, rows, now);
       if (sent === 0) return;
       inFlight += sent;
+      queued -= sent;
       if (this.breaker.state(now) === "half_open") {
         this.breaker.probing(now);
         return;
@@ -72,30 +80,26 @@ export class Delivery {
   }
 
   private sendBatch(socket: LiveSocket, rows: ItemRow[], now: number): number {
-    const parts: string[] = [];
-    const batch: ItemRow[] = [];
-    let bytes = 32;
-    for (const row of rows) {
-      const json = JSON.stringify(toItem(row, row.attempts + 1));
-      const size = encoder.encode(json).byteLength + 1;
-      if (batch.length > 0 && bytes + size > PROTOCOL_LIMITS.maxBytesPerDeliverFrame) break;
-      parts.push(json);
-      batch.push(row);
-      bytes += size;
-    }
+    const { frame, batch } = deliverFrame(rows);
     const deadline = now + this.s.config.RELAY_ACK_TIMEOUT_MS;
-    for (const row of batch) {
-      this.s.sql.run(
-        "UPDATE items SET state = 'inflight', attempts = attempts + 1, ack_deadline = ?, connector_id = ?, next_attempt_at = 0 WHERE seq = ?",
-        deadline,
-        socket.data.connectionId,
-        row.seq,
-      );
-      recordHop(this.s.sql, row.id, "sent", now, { connectorId: socket.data.connectorId, attempt: row.attempts + 1 });
-    }
+    // The batch was just read as queued: one statement puts it all in flight, one records its hops.
+    this.s.sql.run(
+      `UPDATE items SET state = 'inflight', attempts = attempts + 1, ack_deadline = ?, connector_id = ?, next_attempt_at = 0
+       WHERE seq IN (SELECT value FROM json_each(?))`,
+      deadline,
+      socket.data.connectionId,
+      JSON.stringify(batch.map((row) => row.seq)),
+    );
+    this.inFlightCount.moved(batch.length);
+    const connectorId = socket.data.connectorId;
+    recordHops(
+      this.s.sql,
+      batch.map(
+        (row): Hop => ({ itemId: row.id, hop: "sent", at: now, detail: { connectorId, attempt: row.attempts + 1 } }),
+      ),
+    );
     try {
-      // Items are already JSON; join them instead of serialising the frame twice.
-      socket.ws.send(`{"type":"deliver","items":[${parts.join(",")}]}`);
+      socket.ws.send(frame);
     } catch {
       // The socket died under us; its close handler puts these items back.
       return batch.length;
@@ -115,11 +119,13 @@ export class Delivery {
       this.s.outcomes.finish(row, "acked", now);
       acked++;
       if (row.kind === "message") {
-        recordHop(this.s.sql, row.id, "acked", now);
+        const hop: Hop = { itemId: row.id, hop: "acked", at: now };
         this.s.metrics.count("messages_out", { peer: row.sender, outcome: "acked" }, 1, now);
         this.s.metrics.observe("ack_latency_ms", now - row.enqueued_at, now);
         this.s.meta.set("last_acked_id", row.id);
-        if (wantsNotice(row.notify, "delivered")) this.s.receipts.emit(row, "delivered", now);
+        // The ack's hop goes in with the receipt's when there is one.
+        if (wantsNotice(row.notify, "delivered")) this.s.receipts.emit(row, "delivered", now, undefined, [hop]);
+        else recordHops(this.s.sql, [hop]);
         log("info", {
           event: "message_acked",
           correlationId: row.correlation_id,
@@ -150,6 +156,7 @@ export class Delivery {
       );
       if (changed > 0) {
         count++;
+        this.inFlightCount.moved(-1);
         recordHop(this.s.sql, id, "nacked", now, { reason });
       }
     }
@@ -170,7 +177,7 @@ export class Delivery {
     let row = this.s.sql.one<ItemRow>(select, id);
     if (!row) return;
     if (row.terminal !== null) {
-      if (outcome === "processed") this.resolveFailure(row, now);
+      if (outcome === "processed") resolveFailure(this.s, row, now);
       return;
     }
     if (!["acked", "inflight", "queued"].includes(row.state)) return;
@@ -185,29 +192,6 @@ export class Delivery {
       if (!row || row.terminal !== null) return;
     }
     this.s.outcomes.terminate(row, outcome, now, reason);
-  }
-
-  /**
-   * A message that already failed was processed after all: the connector replayed its dead letter
-   * and the hook took it. The message keeps its one terminal receipt (PROTOCOL.md §7), its record
-   * and its place in the counters; it only leaves the recent failures, at the next summary.
-   */
-  private resolveFailure(row: ItemRow, now: number): void {
-    const resolved = this.s.sql.run(
-      `UPDATE items SET resolved_at = ?
-       WHERE seq = ? AND terminal IN ('failed', 'expired', 'shed', 'dead_lettered') AND resolved_at IS NULL`,
-      now,
-      row.seq,
-    );
-    if (resolved === 0) return;
-    this.s.metrics.dirty = true;
-    log("info", {
-      event: "failure_resolved",
-      correlationId: row.correlation_id,
-      messageId: row.id,
-      agentId: this.s.agentId(),
-      terminal: row.terminal,
-    });
   }
 
   /**
@@ -231,7 +215,7 @@ export class Delivery {
    * Returns whether the connector must resync (PROTOCOL.md §6).
    */
   resume(retired: readonly string[], lastReceivedId: string | null, now: number): { resync: boolean } {
-    for (const connectionId of retired) requeueConnection(this.s.sql, connectionId, now);
+    for (const connectionId of retired) this.inFlightCount.moved(-requeueConnection(this.s.sql, connectionId, now));
     const resync = needsResync(this.s.sql, lastReceivedId);
     // The connector says it holds this item: count its word as the ack that may have been lost.
     // Done before the socket gets its role, so no deliver frame can overtake the reconnect_ack.
@@ -253,6 +237,7 @@ export class Delivery {
   /** A socket closed: its in-flight items go back; a promoted standby takes over delivery. */
   connectionLost(connectionId: string, promoted: boolean, now: number): number {
     const requeued = requeueConnection(this.s.sql, connectionId, now);
+    this.inFlightCount.moved(-requeued);
     if (requeued > 0) this.breaker.clearProbe();
     if (promoted) this.handOver(now);
     return requeued;
@@ -264,7 +249,9 @@ export class Delivery {
    */
   requeueOrphans(now: number): number {
     const live = new Set(this.sockets.all().map((socket) => socket.data.connectionId));
-    return requeueOrphans(this.s.sql, live, now);
+    const moved = requeueOrphans(this.s.sql, live, now);
+    this.inFlightCount.recount();
+    return moved;
   }
 
   /** Ack timeouts: redeliver after backoff, or dead-letter after the attempt budget. */
@@ -287,6 +274,7 @@ export class Delivery {
         next,
         row.seq,
       );
+      this.inFlightCount.moved(-1);
     }
     this.s.meta.increment("count_ack_timeouts", rows.length);
     this.onFailure(now);

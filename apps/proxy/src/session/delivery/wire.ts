@@ -21,6 +21,27 @@ export function redeliveryDelay(attempts: number, lane: number, random = Math.ra
 export const EVER_SENT =
   "(items.attempts > 0 OR EXISTS (SELECT 1 FROM hops WHERE hops.item_id = items.id AND hops.hop = 'sent'))";
 
+const encoder = new TextEncoder();
+
+/**
+ * The `deliver` frame for the first of `rows` that fit in one (at least one item), and those rows.
+ * Items are serialised once and joined, not serialised again inside the frame.
+ */
+export function deliverFrame(rows: readonly ItemRow[]): { frame: string; batch: ItemRow[] } {
+  const parts: string[] = [];
+  const batch: ItemRow[] = [];
+  let bytes = 32;
+  for (const row of rows) {
+    const json = JSON.stringify(toItem(row, row.attempts + 1));
+    const size = encoder.encode(json).byteLength + 1;
+    if (batch.length > 0 && bytes + size > PROTOCOL_LIMITS.maxBytesPerDeliverFrame) break;
+    parts.push(json);
+    batch.push(row);
+    bytes += size;
+  }
+  return { frame: `{"type":"deliver","items":[${parts.join(",")}]}`, batch };
+}
+
 export function toItem(row: ItemRow, attempt: number): DeliverItem {
   if (row.kind === "receipt")
     return { kind: "receipt", id: row.id, receipt: JSON.parse(row.payload ?? "null") as Receipt };

@@ -11,12 +11,24 @@ export interface Usage {
   bytes: number;
 }
 
+const ZERO: Usage = { items: 0, bytes: 0 };
+
 /**
  * Queue accounting from counters kept beside the rows (lane_usage, sender_usage), so admission
  * costs the same at 10 items as at 100,000. Receipts are counted apart: they never count
  * against the caps and are never shed (PROTOCOL.md §5).
+ *
+ * This is the only writer of those tables, so it keeps a copy of them in memory, read once (on
+ * first use: the schema is migrated after the owners are built) and updated after each write it
+ * makes: admission reads no counter from SQLite. The tables stay the truth a restarted session
+ * reads again. The sender map holds one entry per sender with queued items (the table's rows),
+ * so it is bounded by the queue's item cap.
  */
 export class Capacity {
+  private lanes: Usage[] | null = null;
+  private receipts: Usage = { ...ZERO };
+  private senders: Map<string, Usage> | null = null;
+
   constructor(
     private readonly sql: Sql,
     private readonly config: Pick<
@@ -25,46 +37,77 @@ export class Capacity {
     >,
   ) {}
 
-  total(): Usage {
-    return (
-      this.sql.one<{ items: number; bytes: number }>(
-        "SELECT SUM(items) AS items, SUM(bytes) AS bytes FROM lane_usage",
-      ) ?? {
-        items: 0,
-        bytes: 0,
-      }
+  private laneUsage(): Usage[] {
+    if (this.lanes) return this.lanes;
+    const lanes = [0, 1, 2].map(() => ({ ...ZERO }));
+    const rows = this.sql.all<{ lane: number; items: number; bytes: number }>(
+      "SELECT lane, items, bytes FROM lane_usage UNION ALL SELECT -1, items, bytes FROM receipt_usage WHERE id = 0",
     );
+    for (const { lane, items, bytes } of rows) {
+      const usage = lane === -1 ? this.receipts : lanes[lane];
+      if (usage) Object.assign(usage, { items, bytes });
+    }
+    this.lanes = lanes;
+    return lanes;
+  }
+
+  private senderUsage(): Map<string, Usage> {
+    if (this.senders) return this.senders;
+    const rows = this.sql.all<{ sender: string; items: number; bytes: number }>(
+      "SELECT sender, items, bytes FROM sender_usage",
+    );
+    this.senders = new Map(rows.map((r) => [r.sender, { items: r.items, bytes: r.bytes }]));
+    return this.senders;
+  }
+
+  /** Messages queued or in flight, over all lanes (receipts not counted). */
+  total(): Usage {
+    const total = { ...ZERO };
+    for (const lane of this.laneUsage()) {
+      total.items += lane.items;
+      total.bytes += lane.bytes;
+    }
+    return total;
+  }
+
+  /** Every item queued or in flight: messages and receipts. */
+  liveItems(): number {
+    return this.total().items + this.receipts.items;
   }
 
   lane(rank: number): Usage {
-    return (
-      this.sql.one<{ items: number; bytes: number }>("SELECT items, bytes FROM lane_usage WHERE lane = ?", rank) ?? {
-        items: 0,
-        bytes: 0,
-      }
-    );
+    return { ...(this.laneUsage()[rank] ?? ZERO) };
   }
 
   sender(sender: string): Usage {
-    return (
-      this.sql.one<{ items: number; bytes: number }>(
-        "SELECT items, bytes FROM sender_usage WHERE sender = ?",
-        sender,
-      ) ?? {
-        items: 0,
-        bytes: 0,
-      }
-    );
+    return { ...(this.senderUsage().get(sender) ?? ZERO) };
   }
 
-  /** Count an item in or out (delta +1 or −1). */
+  /** Count an item in or out (delta +1 or −1): each table first, then its copy. */
   account(row: Pick<ItemRow, "kind" | "lane" | "sender" | "bytes">, delta: 1 | -1): void {
     const bytes = row.bytes * delta;
+    const lanes = this.laneUsage();
     if (row.kind === "receipt") {
       this.sql.run("UPDATE receipt_usage SET items = items + ?, bytes = bytes + ? WHERE id = 0", delta, bytes);
+      this.receipts.items += delta;
+      this.receipts.bytes += bytes;
       return;
     }
     this.sql.run("UPDATE lane_usage SET items = items + ?, bytes = bytes + ? WHERE lane = ?", delta, bytes, row.lane);
+    const lane = lanes[row.lane];
+    if (lane) {
+      lane.items += delta;
+      lane.bytes += bytes;
+    }
+    const senders = this.senderUsage();
+    const own = senders.get(row.sender) ?? { ...ZERO };
+    const next = { items: own.items + delta, bytes: own.bytes + bytes };
+    if (next.items <= 0) {
+      // The row would be upserted only to be deleted (a sender with nothing queued has no row).
+      this.sql.run("DELETE FROM sender_usage WHERE sender = ?", row.sender);
+      senders.delete(row.sender);
+      return;
+    }
     this.sql.run(
       `INSERT INTO sender_usage (sender, items, bytes) VALUES (?, ?, ?)
        ON CONFLICT (sender) DO UPDATE SET items = items + excluded.items, bytes = bytes + excluded.bytes`,
@@ -72,7 +115,7 @@ export class Capacity {
       delta,
       bytes,
     );
-    if (delta < 0) this.sql.run("DELETE FROM sender_usage WHERE sender = ? AND items <= 0", row.sender);
+    senders.set(row.sender, next);
   }
 
   /**

@@ -4,37 +4,51 @@ import type { SessionMetrics } from "../metrics.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
 import { type ItemRow, type ItemState, LIVE_STATES } from "../storage/items.js";
 import type { Capacity } from "./capacity.js";
-import { recordHop } from "./trace.js";
 
 /** What ending an item touches: the row, the queue's accounting, the metrics, the receipt. */
 export interface OutcomesHost {
   readonly sql: Sql;
-  readonly capacity: Pick<Capacity, "account">;
+  readonly capacity: Pick<Capacity, "account" | "liveItems">;
   readonly metrics: Pick<SessionMetrics, "count" | "observe">;
   readonly receipts: Pick<ReceiptEmitter, "emit">;
 }
 
+const FINISH_COLUMNS =
+  "state = ?, payload = NULL, ack_deadline = NULL, delayed_due = NULL, next_attempt_at = 0, finished_at = ?";
+
 /** How items leave the live queue: finished (acked, or a receipt item) or terminated with an outcome. */
 export class Outcomes {
+  /**
+   * How many in-flight items this took out of flight since the session started. Delivery owns the
+   * in-flight count; this tells it of the items that left flight by another path (expiry).
+   */
+  finishedInFlight = 0;
+
   constructor(private readonly host: OutcomesHost) {}
+
+  /** Items queued or in flight, messages and receipts (the queue's accounting). */
+  liveItems(): number {
+    return this.host.capacity.liveItems();
+  }
 
   /** Take an item out of the live queue into a finished state (payload dropped, record kept). */
   finish(row: ItemRow, state: ItemState, now: number): void {
+    this.host.sql.run(`UPDATE items SET ${FINISH_COLUMNS} WHERE seq = ?`, state, now, row.seq);
+    this.left(row, state, now);
+  }
+
+  /** The row is finished in storage: its accounting and its copy follow. */
+  private left(row: ItemRow, state: ItemState, now: number): void {
     if (LIVE_STATES.includes(row.state)) this.host.capacity.account(row, -1);
-    this.host.sql.run(
-      `UPDATE items SET state = ?, payload = NULL, ack_deadline = NULL, delayed_due = NULL, next_attempt_at = 0, finished_at = ?
-       WHERE seq = ?`,
-      state,
-      now,
-      row.seq,
-    );
+    if (row.state === "inflight") this.finishedInFlight++;
     row.state = state;
     row.finished_at = now;
   }
 
   /**
    * End a message with its one terminal outcome (PROTOCOL.md §7): the first terminal status wins,
-   * later ones are ignored, so a message never gets two.
+   * later ones are ignored, so a message never gets two. The terminal status and the finished
+   * state are one statement, guarded by `terminal IS NULL`.
    */
   terminate(row: ItemRow, status: Extract<ReceiptStatus, ItemState>, now: number, reason?: string): boolean {
     if (row.kind === "receipt") {
@@ -42,14 +56,22 @@ export class Outcomes {
       return true;
     }
     const { sql, metrics } = this.host;
-    const won = sql.run("UPDATE items SET terminal = ? WHERE seq = ? AND terminal IS NULL", status, row.seq) > 0;
+    const won =
+      sql.run(
+        `UPDATE items SET terminal = ?, ${FINISH_COLUMNS} WHERE seq = ? AND terminal IS NULL`,
+        status,
+        status,
+        now,
+        row.seq,
+      ) > 0;
     if (!won) return false;
     row.terminal = status;
-    this.finish(row, status, now);
-    recordHop(sql, row.id, status, now, reason ? { reason } : undefined);
+    this.left(row, status, now);
     metrics.count("messages_out", { peer: row.sender, outcome: status }, 1, now);
     if (status === "processed") metrics.observe("processed_latency_ms", now - row.enqueued_at, now);
-    this.host.receipts.emit(row, status, now, reason);
+    // The outcome's hop goes in with the receipt's, in one statement.
+    const hop = { itemId: row.id, hop: status, at: now, detail: reason ? { reason } : undefined };
+    this.host.receipts.emit(row, status, now, reason, [hop]);
     return true;
   }
 }

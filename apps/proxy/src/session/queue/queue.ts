@@ -20,7 +20,7 @@ import { findIdempotent, rememberIdempotent } from "./idempotency.js";
 import type { Outcomes } from "./outcomes.js";
 import { effectiveRule } from "./policy.js";
 import { takeToken } from "./rate-limit.js";
-import { recordHop } from "./trace.js";
+import { recordHops } from "./trace.js";
 
 const SWEEP_BATCH = 500;
 
@@ -102,8 +102,10 @@ export class Queue {
       input.body.inReplyTo ?? null,
     );
     s.capacity.account({ kind: "message", lane, sender: caller.agentId, bytes }, 1);
-    recordHop(s.sql, id, "received", input.receivedAt, { from: caller.agentId });
-    recordHop(s.sql, id, "enqueued", now, { priority, ttlSeconds });
+    recordHops(s.sql, [
+      { itemId: id, hop: "received", at: input.receivedAt, detail: { from: caller.agentId } },
+      { itemId: id, hop: "enqueued", at: now, detail: { priority, ttlSeconds } },
+    ]);
     s.meta.increment("count_received");
     s.metrics.count("messages_in", { peer: caller.agentId }, 1, now);
 
@@ -186,8 +188,7 @@ export class Queue {
     for (const row of rows) {
       sql.run("UPDATE items SET delayed_due = NULL WHERE seq = ?", row.seq);
       if (row.state !== "queued" && row.state !== "inflight") continue;
-      recordHop(sql, row.id, "delayed", now);
-      receipts.emit(row, "delayed", now);
+      receipts.emit(row, "delayed", now, undefined, [{ itemId: row.id, hop: "delayed", at: now }]);
     }
   }
 }

@@ -4,7 +4,7 @@ import type { RelayConfig } from "../../config.js";
 import { log } from "../../log.js";
 import type { Sql } from "../../platform/sql.js";
 import type { SessionMetrics } from "../metrics.js";
-import { recordHop } from "../queue/trace.js";
+import { type Hop, recordHops } from "../queue/trace.js";
 import type { ItemRow, NotifyName } from "../storage/items.js";
 import { wantsNotice } from "../storage/items.js";
 import type { ReceiptOutbox } from "./outbox.js";
@@ -31,8 +31,9 @@ export class ReceiptEmitter {
    * Record a receipt for a message and, when the sender gets it (failures always; delivered,
    * processed and delayed only when asked in `notify`), put it in the receipt outbox. The outbox
    * is flushed in the background and retried by the alarm, so no receipt is lost to a failed RPC.
+   * `hops` (the outcome's own, say) are recorded before the receipt's, in the same statement.
    */
-  emit(row: ItemRow, status: ReceiptStatus, now: number, reason?: string): Receipt {
+  emit(row: ItemRow, status: ReceiptStatus, now: number, reason?: string, hops: readonly Hop[] = []): Receipt {
     const { sql, config } = this.host;
     const agentId = this.host.agentId();
     const receipt: Receipt = {
@@ -58,7 +59,10 @@ export class ReceiptEmitter {
     );
     this.host.metrics.count("receipts", { status }, 1, now);
     const sent = isFailureStatus(status) || wantsNotice(row.notify, status as NotifyName);
-    recordHop(sql, row.id, "receipt_emitted", now, { status, receiptId: receipt.receiptId, sent });
+    recordHops(sql, [
+      ...hops,
+      { itemId: row.id, hop: "receipt_emitted", at: now, detail: { status, receiptId: receipt.receiptId, sent } },
+    ]);
     log("info", {
       event: "receipt_emitted",
       correlationId: row.correlation_id,
