@@ -75,11 +75,26 @@ export class ReceiptOutbox {
 
   private async flushDue(): Promise<void> {
     const due = this.host.sql.all<OutboxRow>(
-      "SELECT * FROM receipt_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+      "SELECT * FROM receipt_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, receipt_id LIMIT ?",
       this.host.now(),
       FLUSH_BATCH,
     );
-    await Promise.all(due.map((row) => this.deliverOne(row)));
+    // One sender's receipts go one after another, in the order they were made (a message's
+    // `delivered` before its `processed`: sent at once, the two calls could arrive either way
+    // round); different senders' go in parallel.
+    const bySender = new Map<string, OutboxRow[]>();
+    for (const row of due) {
+      const key = `${row.destination} ${row.sender}`;
+      bySender.set(key, [...(bySender.get(key) ?? []), row]);
+    }
+    await Promise.all(
+      [...bySender.values()].map(async (rows) => {
+        // A row that throws (not a failed delivery: that is retried) does not hold back the rest.
+        let failure: unknown = null;
+        for (const row of rows) await this.deliverOne(row).catch((err: unknown) => (failure ??= err));
+        if (failure !== null) throw failure;
+      }),
+    );
     this.host.flushed(this.host.now());
   }
 
