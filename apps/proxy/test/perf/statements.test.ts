@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
-import { connect, sessionStub } from "../support/socket.js";
 import { knownAgent, sendOk } from "../support/session.js";
+import { connect, sessionStub } from "../support/socket.js";
 
 /**
  * SQL statements a message costs the recipient's session (issue 18): SQLite's `exec` was a third
