@@ -84,7 +84,7 @@ describe("inbox cap", () => {
     let seed = 7;
     const random = (n: number) => {
       seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-      return seed % n;
+      return (seed >>> 16) % n;
     };
     const taken: string[] = [];
     let now = NOW;
