@@ -1,6 +1,6 @@
 import { HEADERS, isCorrelationId } from "@clawrelay/protocol";
 import type { MiddlewareHandler } from "hono";
-import { ulid } from "ulid";
+import { newUlid } from "../platform/ids.js";
 import type { AppEnv } from "../types.js";
 
 /**
@@ -13,7 +13,7 @@ export function correlationId(options: { header?: string } = {}): MiddlewareHand
   if (!header) throw new Error("correlationId: header name required");
   return async function correlationIdMiddleware(c, next) {
     const incoming = c.req.header(header);
-    const id = incoming && isCorrelationId(incoming) ? incoming : ulid();
+    const id = incoming && isCorrelationId(incoming) ? incoming : newUlid();
     c.set("correlationId", id);
     c.set("receivedAt", Date.now());
     await next();

@@ -6,10 +6,10 @@ import {
   processedItems,
   RelayError,
 } from "@clawrelay/protocol";
-import { ulid } from "ulid";
 import { assertNotRevoked, type RevocationSource } from "../../auth/revocations.js";
 import type { RelayConfig } from "../../config.js";
 import { log } from "../../log.js";
+import { newUlid } from "../../platform/ids.js";
 import type { Sql } from "../../platform/sql.js";
 import type { Delivery } from "../delivery/delivery.js";
 import { countConnectedTime, type SessionMetrics } from "../metrics.js";
@@ -60,10 +60,10 @@ export class Connections {
   accept(opener: Opener, now: number): { client: WebSocket; connectorId: string } {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    const connectorId = opener.connectorId || `anon-${ulid(now)}`;
+    const connectorId = opener.connectorId || `anon-${newUlid(now)}`;
     this.s.state.acceptWebSocket(server, [connectorId.slice(0, 200)]);
     const attachment: SocketAttachment = {
-      connectionId: ulid(now),
+      connectionId: newUlid(now),
       connectorId,
       jti: opener.jti,
       tokenExpiresAt: opener.tokenExpiresAt,
