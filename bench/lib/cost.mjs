@@ -26,6 +26,11 @@ export const PRICE_SOURCES = [
 ];
 /** Every session reports its summary at most once per SUMMARY_INTERVAL_MS (packages/protocol/src/metrics.ts). */
 export const SUMMARY_INTERVAL_MS = 10_000;
+/**
+ * Counters and metrics are written behind (apps/proxy/src/session/write-behind.ts): a working
+ * session's alarm fires about once per this interval to write them, so that is the alarm count.
+ */
+export const METRICS_FLUSH_AFTER_MS = 1000;
 
 /** CPU milliseconds per message of each measured process: { label: ms }; null without messages. */
 export function cpuMsPerMessage(result) {
@@ -87,7 +92,8 @@ export function baselineUnits(live) {
  * clawrelay per message, from one counted pass (`counted`: the live result through the counting
  * proxy, with `frames`, `receipts` and `sessions`) and the CPU per message of the unproxied live
  * run when there is one (`cpuMs`). Background requests (alarms, summary reports) are derived:
- * each of `sessions` wakes and reports at most once per SUMMARY_INTERVAL_MS while it works.
+ * each of `sessions` wakes once per METRICS_FLUSH_AFTER_MS and reports once per SUMMARY_INTERVAL_MS
+ * while it works (an upper bound: an alarm is not needed when traffic flushed the counters first).
  */
 export function clawrelayUnits(counted, cpuMs) {
   const m = counted.messages;
@@ -95,9 +101,9 @@ export function clawrelayUnits(counted, cpuMs) {
   const connectorHttp = counted.frames.httpRequests / m;
   const wsIn = counted.frames.up.dataFrames / m;
   const receiptRpc = counted.receipts / m;
-  const intervals = Math.max(1, Math.ceil((1000 * counted.seconds) / SUMMARY_INTERVAL_MS));
-  // One alarm and one metrics-shard report per session and interval, at most.
-  const background = (2 * counted.sessions * intervals) / m;
+  const reports = Math.max(1, Math.ceil((1000 * counted.seconds) / SUMMARY_INTERVAL_MS));
+  const alarms = Math.max(1, Math.ceil((1000 * counted.seconds) / METRICS_FLUSH_AFTER_MS));
+  const background = (counted.sessions * (alarms + reports)) / m;
   const workerCpuMs = cpuMs ?? workerdMs(cpuMsPerMessage(counted)) ?? 0;
   return {
     workerRequests: postsPerMessage + connectorHttp,

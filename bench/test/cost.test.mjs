@@ -1,6 +1,7 @@
 // Unit tests of the cost model's arithmetic (bench/lib/cost.mjs); run by bench/run.mjs before
 // every run (`node --test bench/test/*.test.mjs` by hand).
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import {
   baselineUnits,
@@ -8,6 +9,7 @@ import {
   cpuMsPerMessage,
   dollarsPerMillion,
   gbSeconds,
+  METRICS_FLUSH_AFTER_MS,
   PRICES,
   workerdMs,
 } from "../lib/cost.mjs";
@@ -62,10 +64,17 @@ test("clawrelay: incoming frames at 20:1, receipts and background requests added
   assert.equal(u.workerRequests, 1.01);
   assert.equal(u.wsIn, 0.4);
   assert.equal(u.receiptRpc, 1);
-  // 15 s are two 10 s intervals: one alarm and one report per session in each.
-  assert.equal(u.background, (2 * 33 * 2) / 1000);
-  assert.ok(Math.abs(u.doRequests - (1.01 + 0.4 / 20 + 1 + 0.132)) < 1e-12);
+  // 15 s: 15 write-behind alarms (one a second) and two 10 s summary reports per session.
+  assert.equal(u.background, (33 * (15 + 2)) / 1000);
+  assert.ok(Math.abs(u.doRequests - (1.01 + 0.4 / 20 + 1 + 0.561)) < 1e-12);
   assert.equal(u.workerCpuMs, 4);
   // Without a live run's CPU, the counted pass's own.
   assert.equal(clawrelayUnits(counted, null).workerCpuMs, 5);
+});
+
+test("the write-behind interval is the relay's own (apps/proxy/src/session/write-behind.ts)", () => {
+  const source = readFileSync(new URL("../../apps/proxy/src/session/write-behind.ts", import.meta.url), "utf8");
+  const match = /export const METRICS_FLUSH_AFTER_MS = ([\d_]+);/.exec(source);
+  assert.ok(match, "write-behind.ts exports METRICS_FLUSH_AFTER_MS");
+  assert.equal(Number(match[1].replaceAll("_", "")), METRICS_FLUSH_AFTER_MS);
 });
