@@ -30,7 +30,7 @@ export const SUMMARY_INTERVAL_MS = 10_000;
  * Counters and metrics are written behind (apps/proxy/src/session/write-behind.ts): a working
  * session's alarm fires about once per this interval to write them, so that is the alarm count.
  */
-export const METRICS_FLUSH_AFTER_MS = 1000;
+export const METRICS_FLUSH_AFTER_MS = 5000;
 
 /** CPU milliseconds per message of each measured process: { label: ms }; null without messages. */
 export function cpuMsPerMessage(result) {

@@ -64,9 +64,9 @@ test("clawrelay: incoming frames at 20:1, receipts and background requests added
   assert.equal(u.workerRequests, 1.01);
   assert.equal(u.wsIn, 0.4);
   assert.equal(u.receiptRpc, 1);
-  // 15 s: 15 write-behind alarms (one a second) and two 10 s summary reports per session.
-  assert.equal(u.background, (33 * (15 + 2)) / 1000);
-  assert.ok(Math.abs(u.doRequests - (1.01 + 0.4 / 20 + 1 + 0.561)) < 1e-12);
+  // 15 s: three write-behind alarms (one per 5 s) and two 10 s summary reports per session.
+  assert.equal(u.background, (33 * (3 + 2)) / 1000);
+  assert.ok(Math.abs(u.doRequests - (1.01 + 0.4 / 20 + 1 + 0.165)) < 1e-12);
   assert.equal(u.workerCpuMs, 4);
   // Without a live run's CPU, the counted pass's own.
   assert.equal(clawrelayUnits(counted, null).workerCpuMs, 5);

@@ -1,12 +1,15 @@
 /**
  * How long counters and metrics may wait in memory after their first pending change. Writing
  * them on every message cost about a dozen SQLite statements a message (issue 18); written
- * behind, a busy session writes each distinct row once a second. One second bounds what an
- * eviction without warning (a deploy, a crash) can lose: at most ~1 s of counters and metrics,
- * never a message or its state, which are written at once. It is also well below the idle time
- * after which the runtime hibernates a session, so the alarm at the deadline always comes first.
+ * behind, a busy session writes each distinct row once per interval. The interval is a balance:
+ * - what an eviction without warning (a deploy, a crash) can lose: at most this long of counters
+ *   and metrics, never a message or its state, which are written at once;
+ * - alarms, which are billed like requests: a session whose traffic stops wakes once more to
+ *   flush, so at 1 s a session getting one message a second paid one alarm a message;
+ * - hibernation: the runtime may evict a session idle for about 10 s, taking memory with it and
+ *   leaving the alarm to bring it back — 5 s keeps the alarm well ahead of that.
  */
-export const METRICS_FLUSH_AFTER_MS = 1000;
+export const METRICS_FLUSH_AFTER_MS = 5000;
 
 /** An owner holding writes in memory (meta's counters, the metric rows). */
 export interface WrittenBehind {
