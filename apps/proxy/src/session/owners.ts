@@ -92,7 +92,7 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
   const capacity = new Capacity(sql, config);
   const outcomes = new Outcomes({ sql, capacity, metrics, receipts });
   const queue = new Queue({ sql, meta, config, capacity, metrics, outcomes, receipts, agentId });
-  const delivery = new Delivery({ sql, meta, metrics, config, sockets, breaker, outcomes, receipts, agentId });
+  const delivery = new Delivery({ sql, meta, metrics, config, sockets, breaker, outcomes, receipts, queue, agentId });
   connections = new Connections({ state: ctx, sockets, sql, meta, metrics, config, delivery, agentId });
   const observed = { sql, meta, metrics, admission, sockets, breaker, receiptBreakers };
   reporter = new SummaryReporter({ sql, meta, metrics, env, agentId }, sockets, (now, hours) =>

@@ -7,9 +7,10 @@ import { connect, sessionStub } from "../support/socket.js";
  * SQL statements a message costs the recipient's session (issue 18): SQLite's `exec` was a third
  * of workerd's CPU in the bench profile, so the count is a budget a change must not raise quietly.
  * The budgets are the counts after the cuts of issue 18; counters and metrics are written behind
- * (session/write-behind.ts) and do not show here.
+ * (session/write-behind.ts) and do not show here. A send's item, alone in the queue, goes out
+ * without the pump's scan, and its rate bucket is held in memory (send 11 → 9).
  */
-const BUDGET = { send: 11, ack: 6, processed: 5 } as const;
+const BUDGET = { send: 9, ack: 6, processed: 5 } as const;
 
 /** Counts every `exec` on the session's storage while `counting` is on. */
 async function tapStatements(agentId: string) {

@@ -5,9 +5,10 @@ import type { Sql } from "../../platform/sql.js";
 import type { LiveSocket, Sockets } from "../connections/sockets.js";
 import type { SessionMetrics } from "../metrics.js";
 import type { Outcomes } from "../queue/outcomes.js";
+import type { Queue } from "../queue/queue.js";
 import { type Hop, recordHop, recordHops } from "../queue/trace.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
-import { ITEM_WITHOUT_PAYLOAD, type ItemRow, wantsNotice } from "../storage/items.js";
+import { DELIVER_COLUMNS, type DeliverRow, OUTCOME_COLUMNS, type OutcomeRow, wantsNotice } from "../storage/items.js";
 import type { Meta } from "../storage/meta.js";
 import type { DeliveryBreaker } from "./breaker.js";
 import { InFlightCount } from "./in-flight.js";
@@ -26,6 +27,8 @@ export interface DeliveryHost {
   readonly sockets: Pick<Sockets, "active" | "all">;
   readonly breaker: DeliveryBreaker;
   readonly outcomes: Pick<Outcomes, "finish" | "terminate" | "finishedInFlight" | "liveItems">;
+  /** The message a send just queued, handed to the pump that follows it. */
+  readonly queue: Pick<Queue, "takeJustQueued">;
   readonly receipts: Pick<ReceiptEmitter, "emit">;
   agentId(): string;
 }
@@ -48,23 +51,31 @@ export class Delivery {
 
   /** Send as much as the in-flight window, the breaker and the active socket allow. */
   pump(now: number): void {
+    // Taken by every pump, sent or not, so it is never offered to a later one.
+    const justQueued = this.s.queue.takeJustQueued(now);
     const active = this.sockets.active();
     if (!active) return;
     let inFlight = this.inFlight();
     // Every live item is queued or in flight: with none queued, nothing can be due (delayed and
     // backed-off items are queued ones), so the scan is skipped.
     let queued = this.s.outcomes.liveItems() - inFlight;
+    // A send's new item when it is the only queued one: due now (no delay, never attempted) and
+    // first in lane order, so the scan would find exactly it. Anything else takes the scan.
+    let ready: DeliverRow[] | null = justQueued !== null && queued === 1 ? [justQueued] : null;
     for (;;) {
       if (queued <= 0) return;
       if (!this.breaker.allows(now, inFlight)) return;
       const room = this.s.config.RELAY_MAX_IN_FLIGHT - inFlight;
       if (room <= 0) return;
       const limit = Math.min(PROTOCOL_LIMITS.maxItemsPerDeliverFrame, room);
-      const rows = this.s.sql.all<ItemRow>(
-        "SELECT * FROM items WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY lane, seq LIMIT ?",
-        now,
-        limit,
-      );
+      const rows =
+        ready ??
+        this.s.sql.all<DeliverRow>(
+          `SELECT ${DELIVER_COLUMNS.sql} FROM items WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY lane, seq LIMIT ?`,
+          now,
+          limit,
+        );
+      ready = null;
       if (rows.length === 0) return;
       const sent = this.sendBatch(active, rows, now);
       if (sent === 0) return;
@@ -79,7 +90,7 @@ export class Delivery {
     }
   }
 
-  private sendBatch(socket: LiveSocket, rows: ItemRow[], now: number): number {
+  private sendBatch(socket: LiveSocket, rows: DeliverRow[], now: number): number {
     const { frame, batch } = deliverFrame(rows);
     const deadline = now + this.s.config.RELAY_ACK_TIMEOUT_MS;
     // The batch was just read as queued: one statement puts it all in flight, one records its hops.
@@ -111,8 +122,8 @@ export class Delivery {
   ack(ids: readonly string[], now: number): number {
     let acked = 0;
     for (const id of ids) {
-      const row = this.s.sql.one<ItemRow>(
-        `SELECT ${ITEM_WITHOUT_PAYLOAD} FROM items WHERE id = ? AND state IN ('inflight', 'queued') AND ${EVER_SENT}`,
+      const row = this.s.sql.one<OutcomeRow>(
+        `SELECT ${OUTCOME_COLUMNS.sql} FROM items WHERE id = ? AND state IN ('inflight', 'queued') AND ${EVER_SENT}`,
         id,
       );
       if (!row) continue; // unknown, never sent, or already finished: no effect
@@ -173,8 +184,8 @@ export class Delivery {
     reason: string | undefined,
     now: number,
   ): void {
-    const select = `SELECT ${ITEM_WITHOUT_PAYLOAD} FROM items WHERE id = ? AND kind = 'message' AND ${EVER_SENT}`;
-    let row = this.s.sql.one<ItemRow>(select, id);
+    const select = `SELECT ${OUTCOME_COLUMNS.sql} FROM items WHERE id = ? AND kind = 'message' AND ${EVER_SENT}`;
+    let row = this.s.sql.one<OutcomeRow>(select, id);
     if (!row) return;
     if (row.terminal !== null) {
       if (outcome === "processed") resolveFailure(this.s, row, now);
@@ -188,7 +199,7 @@ export class Delivery {
       // in local workerd under CPU load). Ack first, so a requested `delivered` receipt still
       // comes before the terminal one, and the item leaves the queue's accounting once.
       this.ack([row.id], now);
-      row = this.s.sql.one<ItemRow>(select, id);
+      row = this.s.sql.one<OutcomeRow>(select, id);
       if (!row || row.terminal !== null) return;
     }
     this.s.outcomes.terminate(row, outcome, now, reason);
@@ -256,8 +267,8 @@ export class Delivery {
 
   /** Ack timeouts: redeliver after backoff, or dead-letter after the attempt budget. */
   sweepAckTimeouts(now: number): void {
-    const rows = this.s.sql.all<ItemRow>(
-      `SELECT ${ITEM_WITHOUT_PAYLOAD} FROM items WHERE state = 'inflight' AND ack_deadline <= ? ORDER BY ack_deadline LIMIT ?`,
+    const rows = this.s.sql.all<OutcomeRow>(
+      `SELECT ${OUTCOME_COLUMNS.sql} FROM items WHERE state = 'inflight' AND ack_deadline <= ? ORDER BY ack_deadline LIMIT ?`,
       now,
       SWEEP_BATCH,
     );

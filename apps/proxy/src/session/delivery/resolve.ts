@@ -14,7 +14,11 @@ export interface ResolveHost {
  * and the hook took it. The message keeps its one terminal receipt (PROTOCOL.md §7), its record
  * and its place in the counters; it only leaves the recent failures, at the next summary.
  */
-export function resolveFailure(s: ResolveHost, row: ItemRow, now: number): void {
+export function resolveFailure(
+  s: ResolveHost,
+  row: Pick<ItemRow, "seq" | "id" | "correlation_id" | "terminal">,
+  now: number,
+): void {
   const resolved = s.sql.run(
     `UPDATE items SET resolved_at = ?
      WHERE seq = ? AND terminal IN ('failed', 'expired', 'shed', 'dead_lettered') AND resolved_at IS NULL`,

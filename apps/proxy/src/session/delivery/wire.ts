@@ -1,5 +1,5 @@
 import { type DeliverItem, PROTOCOL_LIMITS, type Receipt } from "@clawrelay/protocol";
-import { conversationFields, type ItemRow, laneName } from "../storage/items.js";
+import { conversationFields, type DeliverRow, laneName } from "../storage/items.js";
 
 /** Redelivery backoff: 1 s doubling to 60 s, ±20 % jitter; critical items skip it (PROTOCOL.md §5). */
 export function redeliveryDelay(attempts: number, lane: number, random = Math.random): number {
@@ -27,9 +27,9 @@ const encoder = new TextEncoder();
  * The `deliver` frame for the first of `rows` that fit in one (at least one item), and those rows.
  * Items are serialised once and joined, not serialised again inside the frame.
  */
-export function deliverFrame(rows: readonly ItemRow[]): { frame: string; batch: ItemRow[] } {
+export function deliverFrame(rows: readonly DeliverRow[]): { frame: string; batch: DeliverRow[] } {
   const parts: string[] = [];
-  const batch: ItemRow[] = [];
+  const batch: DeliverRow[] = [];
   let bytes = 32;
   for (const row of rows) {
     const json = JSON.stringify(toItem(row, row.attempts + 1));
@@ -42,7 +42,7 @@ export function deliverFrame(rows: readonly ItemRow[]): { frame: string; batch: 
   return { frame: `{"type":"deliver","items":[${parts.join(",")}]}`, batch };
 }
 
-export function toItem(row: ItemRow, attempt: number): DeliverItem {
+export function toItem(row: DeliverRow, attempt: number): DeliverItem {
   if (row.kind === "receipt")
     return { kind: "receipt", id: row.id, receipt: JSON.parse(row.payload ?? "null") as Receipt };
   return {

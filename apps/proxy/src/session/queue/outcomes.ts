@@ -2,7 +2,7 @@ import type { ReceiptStatus } from "@clawrelay/protocol";
 import type { Sql } from "../../platform/sql.js";
 import type { SessionMetrics } from "../metrics.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
-import { type ItemRow, type ItemState, LIVE_STATES } from "../storage/items.js";
+import { type ItemState, LIVE_STATES, type OutcomeRow } from "../storage/items.js";
 import type { Capacity } from "./capacity.js";
 
 /** What ending an item touches: the row, the queue's accounting, the metrics, the receipt. */
@@ -32,17 +32,16 @@ export class Outcomes {
   }
 
   /** Take an item out of the live queue into a finished state (payload dropped, record kept). */
-  finish(row: ItemRow, state: ItemState, now: number): void {
+  finish(row: OutcomeRow, state: ItemState, now: number): void {
     this.host.sql.run(`UPDATE items SET ${FINISH_COLUMNS} WHERE seq = ?`, state, now, row.seq);
-    this.left(row, state, now);
+    this.left(row, state);
   }
 
-  /** The row is finished in storage: its accounting and its copy follow. */
-  private left(row: ItemRow, state: ItemState, now: number): void {
+  /** The row is finished in storage: its accounting and its copy follow (once, by its state). */
+  private left(row: OutcomeRow, state: ItemState): void {
     if (LIVE_STATES.includes(row.state)) this.host.capacity.account(row, -1);
     if (row.state === "inflight") this.finishedInFlight++;
     row.state = state;
-    row.finished_at = now;
   }
 
   /**
@@ -50,7 +49,7 @@ export class Outcomes {
    * later ones are ignored, so a message never gets two. The terminal status and the finished
    * state are one statement, guarded by `terminal IS NULL`.
    */
-  terminate(row: ItemRow, status: Extract<ReceiptStatus, ItemState>, now: number, reason?: string): boolean {
+  terminate(row: OutcomeRow, status: Extract<ReceiptStatus, ItemState>, now: number, reason?: string): boolean {
     if (row.kind === "receipt") {
       this.finish(row, status, now);
       return true;
@@ -66,7 +65,7 @@ export class Outcomes {
       ) > 0;
     if (!won) return false;
     row.terminal = status;
-    this.left(row, status, now);
+    this.left(row, status);
     metrics.count("messages_out", { peer: row.sender, outcome: status }, 1, now);
     if (status === "processed") metrics.observe("processed_latency_ms", now - row.enqueued_at, now);
     // The outcome's hop goes in with the receipt's, in one statement.

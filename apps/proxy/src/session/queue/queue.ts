@@ -13,13 +13,13 @@ import type { Sql } from "../../platform/sql.js";
 import type { SignedCaller } from "../../types.js";
 import type { SessionMetrics } from "../metrics.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
-import { type ItemRow, laneRank, notifyMask, wantsNotice } from "../storage/items.js";
+import { type DeliverRow, type ItemRow, laneRank, notifyMask, wantsNotice } from "../storage/items.js";
 import type { Meta } from "../storage/meta.js";
 import type { Capacity } from "./capacity.js";
 import { findIdempotent, rememberIdempotent } from "./idempotency.js";
 import type { Outcomes } from "./outcomes.js";
 import { effectiveRule } from "./policy.js";
-import { takeToken } from "./rate-limit.js";
+import { SendBuckets } from "./rate-limit.js";
 import { recordHops } from "./trace.js";
 
 const SWEEP_BATCH = 500;
@@ -45,7 +45,24 @@ export interface QueueHost {
 
 /** What comes into the queue and what leaves it by time: admission, expiry, delayed notices. */
 export class Queue {
-  constructor(private readonly s: QueueHost) {}
+  private readonly buckets: SendBuckets;
+  /** The message the last send inserted, with its `now`, until the pump that follows takes it. */
+  private justQueued: { row: DeliverRow; at: number } | null = null;
+
+  constructor(private readonly s: QueueHost) {
+    this.buckets = new SendBuckets(s.sql);
+  }
+
+  /**
+   * The message a send just queued, for the pump that follows it in the same unit of work, so
+   * the pump can send it without reading it back (issue 18). Given once: taking it clears it,
+   * and every pump takes it, so it never outlives the send's own pump. `now` must be the send's.
+   */
+  takeJustQueued(now: number): DeliverRow | null {
+    const fresh = this.justQueued;
+    this.justQueued = null;
+    return fresh !== null && fresh.at === now ? fresh.row : null;
+  }
 
   /**
    * Admit and enqueue one message (PROTOCOL.md §5), synchronously: policy → idempotency →
@@ -54,6 +71,7 @@ export class Queue {
    */
   enqueueMessage(caller: SignedCaller, input: SendInput, now: number): SendAnswer {
     const s = this.s;
+    this.justQueued = null;
     const rule = effectiveRule(s.meta, s.config, caller.agentId);
     if (!rule.allow) throw new RelayError("sender_blocked", "the recipient does not accept messages from this sender");
 
@@ -62,7 +80,7 @@ export class Queue {
       const repeat = findIdempotent(s.sql, caller.agentId, input.idempotencyKey, digest, now);
       if (repeat) return repeat;
     }
-    takeToken(s.sql, caller.agentId, rule, now);
+    this.buckets.take(caller.agentId, rule, now);
 
     const priority: Priority = input.body.priority ?? "normal";
     const lane = laneRank(priority);
@@ -82,24 +100,27 @@ export class Queue {
     const delayedDue = wantsNotice(notify, "delayed") ? now + s.config.RELAY_DELAYED_NOTICE_SECONDS * 1000 : null;
     const id = ulid(now);
 
-    s.sql.run(
+    const contentType = input.body.contentType ?? "application/json";
+    const conversationId = input.body.conversationId ?? null;
+    const inReplyTo = input.body.inReplyTo ?? null;
+    const seq = s.sql.scalar(
       `INSERT INTO items (id, kind, lane, sender, sender_relay, correlation_id, content_type, payload, bytes, notify, state,
                         enqueued_at, expires_at, delayed_due, conversation_id, in_reply_to)
-     VALUES (?, 'message', ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+     VALUES (?, 'message', ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?) RETURNING seq`,
       id,
       lane,
       caller.agentId,
       caller.relay,
       caller.correlationId,
-      input.body.contentType ?? "application/json",
+      contentType,
       payload,
       bytes,
       notify,
       now,
       expiresAt,
       delayedDue,
-      input.body.conversationId ?? null,
-      input.body.inReplyTo ?? null,
+      conversationId,
+      inReplyTo,
     );
     s.capacity.account({ kind: "message", lane, sender: caller.agentId, bytes }, 1);
     recordHops(s.sql, [
@@ -128,6 +149,25 @@ export class Queue {
         now + s.config.RELAY_IDEMPOTENCY_SECONDS * 1000,
       );
     }
+    // The row as the pump's scan would read it (DELIVER_COLUMNS): a new item, never attempted.
+    this.justQueued = {
+      at: now,
+      row: {
+        seq,
+        id,
+        kind: "message",
+        lane,
+        sender: caller.agentId,
+        correlation_id: caller.correlationId,
+        content_type: contentType,
+        payload,
+        enqueued_at: now,
+        expires_at: expiresAt,
+        attempts: 0,
+        conversation_id: conversationId,
+        in_reply_to: inReplyTo,
+      },
+    };
     log("info", {
       event: "message_enqueued",
       correlationId: caller.correlationId,

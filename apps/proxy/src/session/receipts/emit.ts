@@ -5,7 +5,7 @@ import { log } from "../../log.js";
 import type { Sql } from "../../platform/sql.js";
 import type { SessionMetrics } from "../metrics.js";
 import { type Hop, recordHops } from "../queue/trace.js";
-import type { ItemRow, NotifyName } from "../storage/items.js";
+import type { NotifyName, OutcomeRow } from "../storage/items.js";
 import { wantsNotice } from "../storage/items.js";
 import type { ReceiptOutbox } from "./outbox.js";
 
@@ -33,7 +33,7 @@ export class ReceiptEmitter {
    * is flushed in the background and retried by the alarm, so no receipt is lost to a failed RPC.
    * `hops` (the outcome's own, say) are recorded before the receipt's, in the same statement.
    */
-  emit(row: ItemRow, status: ReceiptStatus, now: number, reason?: string, hops: readonly Hop[] = []): Receipt {
+  emit(row: OutcomeRow, status: ReceiptStatus, now: number, reason?: string, hops: readonly Hop[] = []): Receipt {
     const { sql, config } = this.host;
     const agentId = this.host.agentId();
     const receipt: Receipt = {

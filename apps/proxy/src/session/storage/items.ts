@@ -28,12 +28,52 @@ export interface ItemRow extends Record<string, string | number | null> {
 }
 
 /**
- * Every column of `items` with the payload read as NULL (as on a finished row), for the paths
- * that act on an item without sending it — an ack, a processed report, an ack timeout — so a
- * payload of up to 256 KiB is not copied out of SQLite only to be dropped.
+ * Reading a row costs by the column (issue 18: one row by id, every column 14 µs, three 4.8 µs),
+ * so each path reads only the columns it uses, named once here with the row type they make.
  */
-export const ITEM_WITHOUT_PAYLOAD =
-  "seq, id, kind, lane, sender, sender_relay, correlation_id, content_type, NULL AS payload, bytes, notify, state, enqueued_at, expires_at, attempts, next_attempt_at, ack_deadline, connector_id, delayed_due, finished_at, terminal, conversation_id, in_reply_to";
+function columns<const K extends readonly (keyof ItemRow & string)[]>(...keys: K): { sql: string; keys: K } {
+  return { sql: keys.join(", "), keys };
+}
+
+/** What a `deliver` frame and the in-flight UPDATE need of a queued item (the pump's scan). */
+export const DELIVER_COLUMNS = columns(
+  "seq",
+  "id",
+  "kind",
+  "lane",
+  "sender",
+  "correlation_id",
+  "content_type",
+  "payload",
+  "enqueued_at",
+  "expires_at",
+  "attempts",
+  "conversation_id",
+  "in_reply_to",
+);
+export type DeliverRow = Pick<ItemRow, (typeof DELIVER_COLUMNS.keys)[number]>;
+
+/**
+ * What ending an item needs — an ack, a processed report, an ack timeout: its accounting, its
+ * terminal guard, its metrics and its receipt — and no payload (up to 256 KiB, dropped anyway).
+ */
+export const OUTCOME_COLUMNS = columns(
+  "seq",
+  "id",
+  "kind",
+  "lane",
+  "sender",
+  "sender_relay",
+  "correlation_id",
+  "bytes",
+  "notify",
+  "state",
+  "enqueued_at",
+  "attempts",
+  "terminal",
+  "conversation_id",
+);
+export type OutcomeRow = Pick<ItemRow, (typeof OUTCOME_COLUMNS.keys)[number]>;
 
 /** The optional conversation fields of a message row, as they go on the wire: absent, never null. */
 export function conversationFields(row: Pick<ItemRow, "conversation_id" | "in_reply_to">): {
