@@ -6,9 +6,9 @@ import {
   type SendAnswer,
   type SendBody,
 } from "@clawrelay/protocol";
-import { ulid } from "ulid";
 import type { RelayConfig } from "../../config.js";
 import { log } from "../../log.js";
+import { newUlid } from "../../platform/ids.js";
 import type { Sql } from "../../platform/sql.js";
 import type { SignedCaller } from "../../types.js";
 import type { SessionMetrics } from "../metrics.js";
@@ -98,7 +98,7 @@ export class Queue {
     const expiresAt = now + ttlSeconds * 1000;
     const notify = notifyMask(input.body.notify);
     const delayedDue = wantsNotice(notify, "delayed") ? now + s.config.RELAY_DELAYED_NOTICE_SECONDS * 1000 : null;
-    const id = ulid(now);
+    const id = newUlid(now);
 
     const contentType = input.body.contentType ?? "application/json";
     const conversationId = input.body.conversationId ?? null;
