@@ -72,7 +72,7 @@ export class Connections {
       roleSince: now,
       invalidAt: [],
     };
-    server.serializeAttachment(attachment);
+    this.sockets.attach(server, attachment);
     return { client, connectorId };
   }
 
@@ -140,10 +140,10 @@ export class Connections {
 
   /** A socket closed or errored: requeue its in-flight items; if it was active, promote a standby. */
   closed(ws: WebSocket, now: number): void {
-    const data = ws.deserializeAttachment() as LiveSocket["data"] | null;
+    const data = this.sockets.read(ws);
     if (!data) return;
     const wasActive = data.role === "active";
-    ws.serializeAttachment({ ...data, role: "standby" });
+    this.sockets.attach(ws, { ...data, role: "standby" });
     let promoted: LiveSocket | null = null;
     if (wasActive) {
       countConnectedTime(this.s.metrics, this.s.meta, true, now);

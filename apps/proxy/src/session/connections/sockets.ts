@@ -25,15 +25,39 @@ export interface LiveSocket {
   data: SocketAttachment;
 }
 
-/** The session's sockets, rebuilt from `ctx.getWebSockets()` each time: no in-memory map to lose on hibernation. */
+/**
+ * The session's sockets, from `ctx.getWebSockets()` each time: no in-memory list to lose on
+ * hibernation. Each socket's attachment is deserialized once per instance and remembered by its
+ * WebSocket object (the runtime hands out the same object for a connection, which frame dispatch
+ * relies on too): deserializing every socket's attachment several times per event was a visible
+ * share of a message's CPU. Every write goes through `attach`/`update`, so the memo is the
+ * attachment; after a hibernation the instance is new and reads them again.
+ */
 export class Sockets {
+  private readonly attachments = new WeakMap<WebSocket, SocketAttachment>();
+
   constructor(private readonly state: DurableObjectState) {}
+
+  /** A socket's attachment, or null if it has none (not accepted by this session). */
+  read(ws: WebSocket): SocketAttachment | null {
+    const known = this.attachments.get(ws);
+    if (known) return known;
+    const data = ws.deserializeAttachment() as SocketAttachment | null;
+    if (data) this.attachments.set(ws, data);
+    return data;
+  }
+
+  /** Store a socket's whole attachment (it survives hibernation). */
+  attach(ws: WebSocket, data: SocketAttachment): void {
+    ws.serializeAttachment(data);
+    this.attachments.set(ws, data);
+  }
 
   all(): LiveSocket[] {
     const out: LiveSocket[] = [];
     for (const ws of this.state.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
-      const data = ws.deserializeAttachment() as SocketAttachment | null;
+      const data = this.read(ws);
       if (data) out.push({ ws, data });
     }
     return out;
@@ -45,7 +69,7 @@ export class Sockets {
 
   update(socket: LiveSocket, patch: Partial<SocketAttachment>): void {
     socket.data = { ...socket.data, ...patch };
-    socket.ws.serializeAttachment(socket.data);
+    this.attach(socket.ws, socket.data);
   }
 
   lastPingAt(ws: WebSocket): number | null {
