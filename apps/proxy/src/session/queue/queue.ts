@@ -48,6 +48,7 @@ export class Queue {
   private readonly buckets: SendBuckets;
   /** The message the last send inserted, with its `now`, until the pump that follows takes it. */
   private justQueued: { row: DeliverRow; at: number } | null = null;
+  private lastSeq: number | null = null;
 
   constructor(private readonly s: QueueHost) {
     this.buckets = new SendBuckets(s.sql);
@@ -58,6 +59,20 @@ export class Queue {
    * the pump can send it without reading it back (issue 18). Given once: taking it clears it,
    * and every pump takes it, so it never outlives the send's own pump. `now` must be the send's.
    */
+  /**
+   * The next item's `seq`, counted here: this owner makes every item row, so the count stays
+   * exact, and an insert that names its seq needs no `RETURNING` read. Loaded once from what
+   * AUTOINCREMENT has handed out (sqlite_sequence, which an explicit seq also advances), so a
+   * seq is never reused after a restart either.
+   */
+  private allocateSeq(): number {
+    this.lastSeq ??= this.s.sql.scalar(
+      "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'items'), 0), COALESCE((SELECT MAX(seq) FROM items), 0))",
+    );
+    this.lastSeq += 1;
+    return this.lastSeq;
+  }
+
   takeJustQueued(now: number): DeliverRow | null {
     const fresh = this.justQueued;
     this.justQueued = null;
@@ -103,10 +118,12 @@ export class Queue {
     const contentType = input.body.contentType ?? "application/json";
     const conversationId = input.body.conversationId ?? null;
     const inReplyTo = input.body.inReplyTo ?? null;
-    const seq = s.sql.scalar(
-      `INSERT INTO items (id, kind, lane, sender, sender_relay, correlation_id, content_type, payload, bytes, notify, state,
+    const seq = this.allocateSeq();
+    s.sql.run(
+      `INSERT INTO items (seq, id, kind, lane, sender, sender_relay, correlation_id, content_type, payload, bytes, notify, state,
                         enqueued_at, expires_at, delayed_due, conversation_id, in_reply_to)
-     VALUES (?, 'message', ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?) RETURNING seq`,
+     VALUES (?, ?, 'message', ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+      seq,
       id,
       lane,
       caller.agentId,
@@ -188,8 +205,9 @@ export class Queue {
     // A receipt id seen before (still in the queue or in the records) is a repeat, not a new item.
     if (s.sql.one("SELECT 1 AS found FROM items WHERE id = ?", receipt.receiptId)) return false;
     s.sql.run(
-      `INSERT INTO items (id, kind, lane, sender, sender_relay, correlation_id, payload, bytes, state, enqueued_at, expires_at)
-     VALUES (?, 'receipt', 0, ?, NULL, ?, ?, ?, 'queued', ?, ?)`,
+      `INSERT INTO items (seq, id, kind, lane, sender, sender_relay, correlation_id, payload, bytes, state, enqueued_at, expires_at)
+     VALUES (?, ?, 'receipt', 0, ?, NULL, ?, ?, ?, 'queued', ?, ?)`,
+      this.allocateSeq(),
       receipt.receiptId,
       receipt.recipient,
       receipt.correlationId,
