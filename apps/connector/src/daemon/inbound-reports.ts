@@ -51,7 +51,9 @@ export class ReportFlusher {
 
   /**
    * Reports go out at most every REPORT_FLUSH_MS, so a run of deliveries shares one query and one
-   * commit instead of paying them per item; `processed` is not on any latency path.
+   * commit instead of paying them per item; reading the reports first commits the outcomes that
+   * wait (store-inbox-waiting.ts), so the run's outcomes share one commit too, and no report goes
+   * out before its outcome is committed. `processed` is not on any latency path.
    */
   schedule(): void {
     if (this.scheduled) return;

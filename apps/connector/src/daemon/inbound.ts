@@ -1,20 +1,13 @@
-import { Breaker, isBrokenCircuit } from "./breaker.js";
+import { Breaker } from "./breaker.js";
 import { EXPIRED_IN_INBOX, HookRetryBudget, type Verdict } from "./hook-budget.js";
-import { type HookResult, postHook } from "./hook-client.js";
+import { postHook } from "./hook-client.js";
+import { callThroughBreaker, RetryableHookFailure } from "./inbound-call.js";
 import { ReportFlusher } from "./inbound-reports.js";
 import type { HookHold, InboundOptions, InboundStatus } from "./inbound-types.js";
 import { Pump } from "./pump.js";
-import type { InboxEntry } from "./store-inbox.js";
+import type { InboxEntry, InboxOutcome } from "./store-inbox.js";
 
 export type { HookDeliveryConfig, HookHold, InboundOptions, InboundStatus } from "./inbound-types.js";
-
-/** Carries a retryable hook answer through the breaker so it counts as a failure there. */
-class RetryableHookFailure extends Error {
-  constructor(readonly result: Extract<HookResult, { kind: "retry" }>) {
-    super(result.reason);
-    this.name = "RetryableHookFailure";
-  }
-}
 
 /** Lane items looked at per pass while no call may start. */
 const TEND_BATCH = 64;
@@ -75,14 +68,7 @@ export class InboundWorker {
         return dueAt === null ? null : Math.min(dueAt - now, MAX_SLEEP_MS);
       },
       run: (entry) => this.deliver(entry),
-      onError: (error, entry) => {
-        logger.error(
-          { event: "hook_worker_error", messageId: entry.messageId, error: (error as Error).message },
-          "inbound worker step failed",
-        );
-        // Keep the item, but not in a tight loop: try it again after the longest backoff.
-        if (store.isOpen) store.inbox.defer(entry.id, clock.now() + delivery.backoffMaxMs);
-      },
+      onError: (error, entry) => this.stepFailed(error, entry),
     });
     // Items parked behind a held hook (NEVER: "until a restart") or an open breaker waited for
     // the process that held them. This is the restart: the hold and the breaker start afresh,
@@ -100,9 +86,9 @@ export class InboundWorker {
     this.wake();
   }
 
-  /** Inbox items whose webhook call is under way. */
+  /** Inbox items whose webhook call is under way, or whose outcome is not committed yet (a stop repeats the call). */
   hookCallsInFlight(): string[] {
-    return this.pump.runningIds;
+    return [...this.pump.runningIds, ...this.options.store.inbox.waitingIds()];
   }
 
   status(): InboundStatus {
@@ -127,6 +113,22 @@ export class InboundWorker {
     const timer = setTimeout(() => this.shutdown.abort(), graceMs);
     await drained;
     clearTimeout(timer);
+    if (this.options.store.isOpen) this.options.store.inbox.settleWaiting();
+  }
+
+  /** Record what became of an item with the outcomes finished close by (store-inbox-waiting.ts). */
+  private settleSoon(outcome: InboxOutcome): void {
+    this.options.store.inbox.settleSoon(outcome, (error, entry) => this.stepFailed(error, entry));
+  }
+
+  private stepFailed(error: unknown, entry: InboxEntry): void {
+    const { store, clock, logger, delivery } = this.options;
+    logger.error(
+      { event: "hook_worker_error", messageId: entry.messageId, error: (error as Error).message },
+      "inbound worker step failed",
+    );
+    // Keep the item, but not in a tight loop: try it again after the longest backoff.
+    if (store.isOpen) store.inbox.defer(entry.id, clock.now() + delivery.backoffMaxMs);
   }
 
   /**
@@ -193,10 +195,11 @@ export class InboundWorker {
 
   private async deliver(entry: InboxEntry): Promise<void> {
     const { store, clock, logger, format } = this.options;
+    const pickedAt = clock.now();
     if (!entry.item) {
-      store.lazily(() =>
-        store.inbox.deadLetter(entry, entry.attempts + 1, "stored item is unreadable", "failed", clock.now()),
-      );
+      const reason = "stored item is unreadable";
+      const now = pickedAt;
+      this.settleSoon({ kind: "dead_letter", entry, attempts: entry.attempts + 1, reason, outcome: "failed", now });
       this.budget.finished(entry.id);
       logger.error(
         { event: "hook_dead_lettered", ...this.context(entry, entry.attempts), reason: "unreadable" },
@@ -205,47 +208,34 @@ export class InboundWorker {
       this.reports.schedule();
       return;
     }
-    const verdict = this.budget.beforeCall(entry, clock.now());
+    const verdict = this.budget.beforeCall(entry, pickedAt);
     if (verdict.kind !== "call") {
-      this.giveUp(entry, verdict, clock.now());
+      this.giveUp(entry, verdict, pickedAt);
       return;
     }
     const context = this.context(entry, verdict.attempts);
-    this.options.stopPoints?.reached("after_ack", [entry], () => this.pump.runningIds);
+    this.options.stopPoints?.reached("after_ack", [entry], () => this.hookCallsInFlight());
     const request = format.request(entry.item);
     if (request === null) {
       // The format does not post this item (an OpenClaw receipt the agent is not told about): done here.
-      store.lazily(() => store.inbox.markDelivered(entry, verdict.attempts, clock.now()));
+      this.settleSoon({ kind: "delivered", entry, attempts: verdict.attempts, now: clock.now() });
       this.budget.finished(entry.id);
       logger.debug({ event: "hook_not_posted", ...context, format: format.name }, "item settled without a hook call");
+      this.reports.schedule();
       return;
     }
     const probe = this.breaker.probeDue();
-    let result: HookResult;
     const startedAt = clock.now();
-    try {
-      result = await this.breaker.execute(async () => {
-        const answer = await postHook(
-          this.options.fetch,
-          request,
-          format.timeoutMs,
-          () => clock.now(),
-          this.shutdown.signal,
-          format,
-        );
-        if (answer.kind === "retry") throw new RetryableHookFailure(answer);
-        return answer;
-      });
-    } catch (error) {
-      if (isBrokenCircuit(error)) {
-        store.inbox.defer(entry.id, this.budget.wakeBy(entry, this.breaker.probeAt()));
-        return;
-      }
-      if (!(error instanceof RetryableHookFailure)) throw error;
-      result = error.result;
+    const result = await callThroughBreaker(this.breaker, () =>
+      postHook(this.options.fetch, request, format.timeoutMs, () => clock.now(), this.shutdown.signal, format),
+    );
+    if (result === null) {
+      store.inbox.defer(entry.id, this.budget.wakeBy(entry, this.breaker.probeAt()));
+      return;
     }
     // Aborted by shutdown: the outcome is unknown, so nothing is recorded and the item is tried again later.
     if (!store.isOpen || this.shutdown.signal.aborted) return;
+    const attempts = verdict.attempts;
     const now = clock.now();
     this.options.metrics?.observeHook(entry.kind, result.kind, now - startedAt);
     if (result.kind !== "delivered") this.lastError = { reason: result.reason, at: now };
@@ -254,12 +244,19 @@ export class InboundWorker {
       case "delivered":
         this.budget.succeeded(entry.id);
         // Unsynced: losing this in a power cut only calls the hook again (at least once).
-        store.lazily(() => store.inbox.markDelivered(entry, verdict.attempts + 1, now));
+        this.settleSoon({ kind: "delivered", entry, attempts: attempts + 1, now });
         logger.info({ event: "hook_delivered", ...context, status: result.status }, "delivered to the agent");
         break;
       case "rejected":
         this.budget.finished(entry.id);
-        store.lazily(() => store.inbox.deadLetter(entry, verdict.attempts + 1, result.reason, "failed", now));
+        this.settleSoon({
+          kind: "dead_letter",
+          entry,
+          attempts: attempts + 1,
+          reason: result.reason,
+          outcome: "failed",
+          now,
+        });
         logger.warn({ event: "hook_rejected", ...context, status: result.status }, "the agent hook refused the item");
         break;
       case "held":
@@ -283,7 +280,7 @@ export class InboundWorker {
         // The probe, or a call the breaker opened on (or finished after it opened): the hook was down.
         const down = probe || this.breaker.state() !== "closed";
         const nextAt = this.budget.failed(entry, result, now, { down, probeAt: this.breaker.probeAt() });
-        store.lazily(() => store.inbox.reschedule(entry, verdict.attempts, nextAt, result.reason, now));
+        this.settleSoon({ kind: "retry", entry, attempts, nextAttemptAt: nextAt, error: result.reason, now });
         this.budget.stored(entry.id);
         logger.warn(
           { event: "hook_retry", ...context, reason: result.reason, delayMs: nextAt - now, hookDown: down },

@@ -61,3 +61,22 @@ export function describeItem(item: DeliverItem) {
   // Receipts ride the critical lane, as they do on the relay.
   return { correlationId: item.receipt.correlationId, messageId: item.receipt.messageId, rank: 0 };
 }
+
+/** The ids a pick skips (the items in hand): a Set, or a view over several. */
+export interface IdSet {
+  has(id: string): boolean;
+  readonly size: number;
+}
+
+/** What a hook call (or its absence) made of an inbox item, as the inbox records it. */
+export type InboxOutcome =
+  | { kind: "delivered"; entry: InboxEntry; attempts: number; now: number }
+  | {
+      kind: "dead_letter";
+      entry: InboxEntry;
+      attempts: number;
+      reason: string;
+      outcome: "failed" | "dead_lettered";
+      now: number;
+    }
+  | { kind: "retry"; entry: InboxEntry; attempts: number; nextAttemptAt: number; error: string; now: number };

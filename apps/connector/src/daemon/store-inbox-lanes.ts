@@ -1,6 +1,7 @@
 import { PRIORITY_RANK } from "@clawrelay/protocol";
 import type Database from "better-sqlite3";
 import { z } from "zod";
+import type { IdSet } from "./store-inbox-items.js";
 
 /**
  * The inbox's lanes: one per (kind, priority rank), six in all. Each lane is first in, first out
@@ -66,32 +67,32 @@ export class InboxLanes {
   }
 
   /**
-   * The rowids of up to `limit` pending items due at `now` and not in `busy`, lane order (priority
-   * rank) then arrival. A lane contributes its items from the front up to, not including, its
+   * The (rowid, id) of up to `limit` pending items due at `now` and not in `busy`, lane order
+   * (priority rank) then arrival. A lane contributes its items from the front up to, not including, its
    * first one not yet due (busy or not). Lanes of a later rank are not read once `limit` is met.
    */
-  due(now: number, limit: number, busy: ReadonlySet<string>): number[] {
-    const picked: number[] = [];
+  due(now: number, limit: number, busy: IdSet): [number, string][] {
+    const picked: [number, string][] = [];
     for (const rank of RANKS) {
       const need = limit - picked.length;
       if (need <= 0) break;
-      const found: number[] = [];
+      const found: [number, string][] = [];
       for (const kind of KINDS) this.lane(kind, rank, now, need, busy, found);
       // Each lane's part is in rowid order; two lanes of one rank merge by arrival.
-      if (found.length > 1) found.sort((a, b) => a - b);
-      for (const seq of found.slice(0, need)) picked.push(seq);
+      if (found.length > 1) found.sort((a, b) => a[0] - b[0]);
+      for (const row of found.slice(0, need)) picked.push(row);
     }
     return picked;
   }
 
   /** Up to `need` items from one lane's due front, skipping `busy` (in flight, so at the front). */
-  private lane(kind: string, rank: number, now: number, need: number, busy: ReadonlySet<string>, into: number[]) {
+  private lane(kind: string, rank: number, now: number, need: number, busy: IdSet, into: [number, string][]) {
     let taken = 0;
     for (const raw of this.front(need + busy.size).all({ kind, rank })) {
       const [seq, id, nextAttemptAt] = frontRow(raw);
       if (nextAttemptAt > now) return;
       if (busy.has(id)) continue;
-      into.push(seq);
+      into.push([seq, id]);
       if (++taken >= need) return;
     }
   }

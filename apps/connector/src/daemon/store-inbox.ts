@@ -1,15 +1,20 @@
 import type { DeliverItem } from "@clawrelay/protocol";
 import type Database from "better-sqlite3";
-import { type DeadLetterEntry, type DeadLetterStore, type HeldItem, heldRowSchema } from "./store-dead-letters.js";
+import type { DeadLetterEntry, DeadLetterStore } from "./store-dead-letters.js";
 import {
   describeItem,
   hopName,
+  type IdSet,
   type InboxEntry,
+  type InboxOutcome,
   parseStoredItem,
   type StoreInboundResult,
 } from "./store-inbox-items.js";
 import { InboxLanes, inboxRowSchema } from "./store-inbox-lanes.js";
+import { InboxOutcomes } from "./store-inbox-outcomes.js";
 import { counts, PendingMessages, type RowStanding } from "./store-inbox-pending.js";
+import { RecentItems } from "./store-inbox-recent.js";
+import { type Relaxed, WaitingOutcomes } from "./store-inbox-waiting.js";
 import type { MetaStore } from "./store-meta.js";
 import type { ReceiptStore } from "./store-receipts.js";
 import type { ReceivedStore } from "./store-received.js";
@@ -17,7 +22,7 @@ import type { PendingReport, ReportOutcome, ReportStore } from "./store-reports.
 import type { TraceStore } from "./store-trace.js";
 
 export type { DeadLetterEntry } from "./store-dead-letters.js";
-export type { InboxEntry, InboxMessage, StoreInboundResult } from "./store-inbox-items.js";
+export type { IdSet, InboxEntry, InboxMessage, InboxOutcome, StoreInboundResult } from "./store-inbox-items.js";
 export type { PendingReport, ReportOutcome } from "./store-reports.js";
 
 /** What an inbox change writes beside the inbox, each through its owner, in the inbox's transaction. */
@@ -40,15 +45,22 @@ export class InboxStore {
   readonly lanes: InboxLanes;
   readonly received: ReceivedStore;
   private readonly pending: PendingMessages;
+  /** Items taken in by this process and not yet picked, so a pick need not parse their rows (see RecentItems). */
+  private readonly recent = new RecentItems();
+  private readonly outcomes: InboxOutcomes;
+  private readonly waiting: WaitingOutcomes;
 
   constructor(
     private readonly db: Database.Database,
     private readonly neighbours: InboxNeighbours,
     private readonly options: { maxItems: number; dedupWindowMs: number },
+    relaxed: Relaxed,
   ) {
     this.lanes = new InboxLanes(db);
     this.received = neighbours.received;
     this.pending = new PendingMessages(db);
+    this.outcomes = new InboxOutcomes(db, this.pending, this.recent, neighbours);
+    this.waiting = new WaitingOutcomes(relaxed, (outcomes) => this.outcomes.settle(outcomes));
     this.statements = {
       seenAt: db.prepare<[string], { seen_at: number }>("SELECT seen_at FROM seen WHERE id = ?"),
       markSeen: db.prepare(
@@ -73,24 +85,8 @@ export class InboxStore {
       get: db.prepare<[string], Record<string, unknown>>(
         "SELECT id, kind, correlation_id, message_id, json, attempts, received_at FROM inbox WHERE id = ?",
       ),
-      held: db.prepare<[string], Record<string, unknown>>(
-        "SELECT id, kind, correlation_id, message_id, priority_rank, json, received_at FROM inbox WHERE id = ?",
-      ),
-      // Pending → delivered names the row's kind, for the count; a row no longer pending is
-      // written by `delivered` as before.
-      deliveredPending: db
-        .prepare<[number, number, string], string>(
-          `UPDATE inbox SET state = 'delivered', json = NULL, attempts = ?, finished_at = ?, last_error = NULL
-           WHERE id = ? AND state = 'pending' RETURNING kind`,
-        )
-        .pluck(),
-      delivered: db.prepare(
-        "UPDATE inbox SET state = 'delivered', json = NULL, attempts = ?, finished_at = ?, last_error = NULL WHERE id = ?",
-      ),
-      reschedule: db.prepare("UPDATE inbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?"),
       defer: db.prepare("UPDATE inbox SET next_attempt_at = ? WHERE id = ? AND state = 'pending'"),
       wakePending: db.prepare("UPDATE inbox SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?"),
-      delete: db.prepare<[string], RowStanding>("DELETE FROM inbox WHERE id = ? RETURNING kind, state"),
       // A replayed dead letter keeps its arrival time; an inbox row of the same id is started afresh.
       restore: db.prepare(
         `INSERT INTO inbox (id, kind, correlation_id, message_id, priority_rank, json, state, attempts, next_attempt_at, received_at)
@@ -108,34 +104,48 @@ export class InboxStore {
    * If this throws, nothing of the batch was stored and nothing may be acked.
    */
   storeInbound(items: readonly DeliverItem[], now: number): StoreInboundResult {
-    return this.pending.transaction((): StoreInboundResult => {
-      const result: StoreInboundResult = { ack: [], nackInboxFull: [], stored: [], duplicates: [] };
-      for (const item of items) {
-        const seen = this.statements.seenAt.get(item.id);
-        if (seen && seen.seen_at >= now - this.options.dedupWindowMs) {
+    // Only a commit of its own (not a savepoint a caller may still roll back) makes the rows stand.
+    const own = !this.db.inTransaction;
+    const sizes: number[] = [];
+    // The hook outcomes that wait go first, in this commit (see WaitingOutcomes.within).
+    const stored = this.waiting.within((first) =>
+      this.pending.transaction((): StoreInboundResult => {
+        first();
+        const result: StoreInboundResult = { ack: [], nackInboxFull: [], stored: [], duplicates: [] };
+        for (const item of items) {
+          const seen = this.statements.seenAt.get(item.id);
+          if (seen && seen.seen_at >= now - this.options.dedupWindowMs) {
+            result.ack.push(item.id);
+            result.duplicates.push(item.id);
+            continue;
+          }
+          if (item.kind === "message" && this.pending.count() >= this.options.maxItems) {
+            result.nackInboxFull.push(item.id);
+            continue;
+          }
+          sizes.push(this.insertItem(item, now));
           result.ack.push(item.id);
-          result.duplicates.push(item.id);
-          continue;
+          result.stored.push(item);
         }
-        if (item.kind === "message" && this.pending.count() >= this.options.maxItems) {
-          result.nackInboxFull.push(item.id);
-          continue;
-        }
-        this.insertItem(item, now);
-        result.ack.push(item.id);
-        result.stored.push(item);
-      }
-      const last = items[items.length - 1];
-      if (last && result.ack.includes(last.id)) this.neighbours.meta.set("lastReceivedId", last.id);
-      return result;
-    });
+        const last = items[items.length - 1];
+        if (last && result.ack.includes(last.id)) this.neighbours.meta.set("lastReceivedId", last.id);
+        return result;
+      }),
+    );
+    if (own) for (const [index, item] of stored.stored.entries()) this.recent.put(item, sizes[index] ?? 0);
+    return stored;
   }
 
-  /** Put a locally made item (a local receipt) into the inbox; call inside the caller's transaction. */
-  insertItem(item: DeliverItem, now: number): void {
+  /**
+   * Put a locally made item (a local receipt) into the inbox; call inside the caller's transaction.
+   * Returns the length of the item's JSON text.
+   */
+  insertItem(item: DeliverItem, now: number): number {
     const { correlationId, messageId, rank } = describeItem(item);
+    this.recent.drop(item.id);
     this.statements.markSeen.run(item.id, now);
-    const row = { id: item.id, kind: item.kind, correlationId, messageId, rank, json: JSON.stringify(item), now };
+    const json = JSON.stringify(item);
+    const row = { id: item.id, kind: item.kind, correlationId, messageId, rank, json, now };
     const added = item.kind === "message" ? 1 : 0;
     if (this.statements.insert.run(row).changes === 1) {
       this.pending.changed(added);
@@ -148,16 +158,18 @@ export class InboxStore {
     if (item.kind === "receipt") this.neighbours.receipts.record(item.receipt, now);
     const hop = item.kind === "message" ? "inbox_stored" : `receipt_${item.receipt.status}`;
     this.neighbours.trace.record(correlationId, messageId, hop, now, null);
+    return json.length;
   }
 
   /**
    * Pending items due now, in lane order then arrival, skipping ids already in hand. Within a
    * lane (kind and priority) nothing passes an earlier item that is waiting to be retried.
    */
-  due(now: number, limit: number, busy: ReadonlySet<string>): InboxEntry[] {
+  due(now: number, limit: number, busy: IdSet): InboxEntry[] {
     if (limit <= 0) return [];
-    return this.lanes.due(now, limit, busy).map((seq) => {
+    return this.lanes.due(now, limit, this.waiting.skipping(busy)).map(([seq, id]) => {
       const row = inboxRowSchema.parse(this.statements.entry.get(seq));
+      const kept = row.id === id ? this.recent.take(id) : undefined;
       return {
         id: row.id,
         kind: row.kind,
@@ -165,7 +177,7 @@ export class InboxStore {
         messageId: row.message_id,
         attempts: row.attempts,
         receivedAt: row.received_at,
-        item: parseStoredItem(row.json),
+        item: kept ?? parseStoredItem(row.json),
       };
     });
   }
@@ -175,28 +187,39 @@ export class InboxStore {
     return this.lanes.nextDueAt();
   }
 
-  /** A hop of an entry's trip through the agent's hooks (named apart for receipts, see hopName). */
-  private traceHook(entry: InboxEntry, hop: string, now: number, detail: string | null): void {
-    this.neighbours.trace.record(entry.correlationId, entry.messageId, hopName(entry.kind, hop), now, detail);
-  }
-
   markDelivered(entry: InboxEntry, attempts: number, now: number): void {
-    this.pending.transaction(() => {
-      const kind = this.statements.deliveredPending.get(attempts, now, entry.id);
-      if (kind === undefined) this.statements.delivered.run(attempts, now, entry.id);
-      else this.pending.changed(-counts({ kind, state: "pending" }));
-      if (entry.kind === "message") this.neighbours.reports.add(entry.id, "processed", null, now);
-      this.traceHook(entry, "hook_delivered", now, null);
-    });
+    this.settle([{ kind: "delivered", entry, attempts, now }]);
   }
 
   reschedule(entry: InboxEntry, attempts: number, nextAttemptAt: number, error: string, now: number): void {
-    this.db
-      .transaction(() => {
-        this.statements.reschedule.run(attempts, nextAttemptAt, error, entry.id);
-        this.traceHook(entry, "hook_retry", now, error);
-      })
-      .immediate();
+    this.settle([{ kind: "retry", entry, attempts, nextAttemptAt, error, now }]);
+  }
+
+  /**
+   * Record hook outcomes, each as markDelivered, reschedule or deadLetter would, all in ONE
+   * transaction: a run of items finished close together costs one commit, not one each (issue 18).
+   */
+  settle(outcomes: readonly InboxOutcome[]): void {
+    this.waiting.commit();
+    this.outcomes.settle(outcomes);
+  }
+
+  /**
+   * Record an outcome with others that come close by, in one unsynced commit (see WaitingOutcomes);
+   * until then the pick skips its item. `failed` hears of it if its commit fails.
+   */
+  settleSoon(outcome: InboxOutcome, failed: (error: unknown, entry: InboxEntry) => void): void {
+    this.waiting.add(outcome, failed);
+  }
+
+  /** Commit the outcomes that wait (settleSoon) now. */
+  settleWaiting(): void {
+    this.waiting.commit();
+  }
+
+  /** The items whose outcome waits to be committed. */
+  waitingIds(): string[] {
+    return this.waiting.ids();
   }
 
   /** Push an item back without counting an attempt (the breaker was open, nothing was tried). */
@@ -217,21 +240,11 @@ export class InboxStore {
     outcome: Exclude<ReportOutcome, "processed">,
     now: number,
   ): void {
-    this.pending.transaction(() => {
-      const held = this.held(entry.id);
-      if (held) this.neighbours.deadLetters.add(held, reason, attempts, now);
-      this.pending.changed(-counts(this.statements.delete.get(entry.id)));
-      if (entry.kind === "message") this.neighbours.reports.add(entry.id, outcome, reason.slice(0, 500), now);
-      this.traceHook(entry, "dead_lettered", now, reason);
-    });
-  }
-
-  private held(id: string): HeldItem | undefined {
-    const raw = this.statements.held.get(id);
-    return raw ? heldRowSchema.parse(raw) : undefined;
+    this.settle([{ kind: "dead_letter", entry, attempts, reason, outcome, now }]);
   }
 
   pendingReports(limit: number): PendingReport[] {
+    this.waiting.commit();
     return this.neighbours.reports.list(limit);
   }
 
@@ -240,18 +253,21 @@ export class InboxStore {
   }
 
   listDeadLetters(limit: number): DeadLetterEntry[] {
+    this.waiting.commit();
     return this.neighbours.deadLetters.list(limit);
   }
 
   /** Move dead letters (all, or the given ids) back into the inbox for another round of hook delivery. */
   replayDeadLetters(ids: readonly string[] | undefined, now: number): string[] {
     const { deadLetters, trace } = this.neighbours;
+    this.waiting.commit();
     return this.pending.transaction(() => {
       const wanted = ids ?? deadLetters.ids();
       const replayed: string[] = [];
       for (const id of wanted) {
         const held = deadLetters.held(id);
         if (!held) continue;
+        this.recent.drop(id);
         const before = this.statements.standing.get(id);
         this.statements.restore.run({ ...held, now });
         deadLetters.remove(id);

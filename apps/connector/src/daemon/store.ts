@@ -48,8 +48,13 @@ const FINISHED_RETENTION_MS = 7 * 86_400_000;
 export class Store implements SessionKeyLookup {
   readonly inbox: InboxStore;
   readonly outbox: OutboxStore;
-  readonly trace: TraceLookup;
+  /** `clawrelay trace`'s view (what waits to be committed is committed first). */
+  readonly trace: Pick<TraceLookup, "lookup">;
   private readonly db: Database.Database;
+  /** One transaction function for every batch (better-sqlite3 builds a new wrapper per `db.transaction` call). */
+  private readonly run: Database.Transaction<(work: () => unknown) => unknown>;
+  /** Inside `lazily`: the connection is at synchronous=NORMAL until the outermost call returns. */
+  private relaxed = false;
   /** The owners this class asks directly (for what spans them all); the rest go through inbox and outbox. */
   private readonly owners;
 
@@ -66,6 +71,7 @@ export class Store implements SessionKeyLookup {
     this.db.pragma("foreign_keys = ON");
     migrate(this.db);
     const db = this.db;
+    this.run = db.transaction((work: () => unknown) => work());
     // Built bottom up, each on the owners it writes through: these stand alone; the receipts ask
     // the outbox's read side which message a receipt is about; the inbox writes through all of
     // them; the outbox writes through the inbox (a failed message's local receipt).
@@ -81,13 +87,20 @@ export class Store implements SessionKeyLookup {
       db,
       { received, receipts, reports, deadLetters, trace, meta },
       { maxItems: options.inboxMaxItems, dedupWindowMs: options.dedupWindowMs },
+      (work) => this.lazily(work),
     );
     this.outbox = new OutboxStore(
       db,
       { lookup: outboxLookup, inbox: this.inbox, receipts, trace },
       { maxItems: options.outboxMaxItems },
     );
-    this.trace = new TraceLookup({ trace, outbox: outboxLookup, inbox: inboxViews, deadLetters });
+    const lookup = new TraceLookup({ trace, outbox: outboxLookup, inbox: inboxViews, deadLetters });
+    this.trace = {
+      lookup: (id) => {
+        this.inbox.settleWaiting();
+        return lookup.lookup(id);
+      },
+    };
     this.owners = { meta, trace, reports, deadLetters, received, receipts, inboxViews };
   }
 
@@ -108,7 +121,7 @@ export class Store implements SessionKeyLookup {
 
   /** Several writes in one transaction: one commit instead of one per statement. */
   batch<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    return this.run.immediate(work) as T;
   }
 
   /**
@@ -119,15 +132,25 @@ export class Store implements SessionKeyLookup {
    * their ack, outbound messages before their 202. A process crash loses nothing either way (the
    * WAL is in the OS), and the next synchronous=FULL commit fsyncs the WAL with every earlier
    * frame in it, so what is on disk is always a prefix of what was committed.
+   *
+   * FULL stays the connection's level and NORMAL lasts exactly as long as the outermost call, so
+   * any commit not made inside `work` is FULL — the commit before an ack among them: storeInbound
+   * runs from the socket's callback, never inside `work` (a connection-wide NORMAL default with
+   * FULL only where promised would make every new durable write depend on remembering that). The
+   * switch is two PRAGMA compiles, about 1 µs together (measured, issue 18); the hook worker pays
+   * it once per batch of outcomes, not once per item (store-inbox-waiting.ts). A call nested in
+   * another, or inside an open transaction (where SQLite refuses the switch), does not switch.
    */
   lazily<T>(work: () => T): T {
-    if (this.db.inTransaction) return work();
+    if (this.relaxed || this.db.inTransaction) return work();
     // exec, not a prepared statement: SQLite applies a PRAGMA when it compiles it, so a prepared
     // one re-run does nothing.
     this.db.exec("PRAGMA synchronous = NORMAL");
+    this.relaxed = true;
     try {
       return work();
     } finally {
+      this.relaxed = false;
       this.db.exec("PRAGMA synchronous = FULL");
     }
   }
@@ -151,6 +174,7 @@ export class Store implements SessionKeyLookup {
   }
 
   counts(): StoreCounts {
+    this.inbox.settleWaiting();
     return {
       inboxPending: this.owners.inboxViews.pendingCount(),
       outbox: this.outbox.counts(),
@@ -161,6 +185,7 @@ export class Store implements SessionKeyLookup {
 
   /** When the oldest outbound message still waiting for a relay, and the oldest undelivered inbox item, arrived. */
   oldestPending(): { outboxQueuedAt: number | null; inboxPendingAt: number | null } {
+    this.inbox.settleWaiting();
     return { outboxQueuedAt: this.outbox.oldestActiveAt(), inboxPendingAt: this.owners.inboxViews.oldestPendingAt() };
   }
 
@@ -169,6 +194,7 @@ export class Store implements SessionKeyLookup {
     const finishedBefore = now - FINISHED_RETENTION_MS;
     const dedupBefore = now - this.options.dedupWindowMs;
     const { received, receipts, trace, reports } = this.owners;
+    this.inbox.settleWaiting();
     this.db
       .transaction(() => {
         this.inbox.prune(dedupBefore, finishedBefore);
