@@ -1,12 +1,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseConnectorConfig } from "../../src/daemon/config.js";
-import { clawrelayFormat } from "../../src/daemon/hook-formats/clawrelay.js";
 import { openClawFormat } from "../../src/daemon/hook-formats/openclaw.js";
 import type { HookDeliveryConfig } from "../../src/daemon/inbound.js";
 import { ManualClock } from "./helpers/clock.js";
 import { messageItem, receiptItem } from "./helpers/common.js";
 import type { HookAnswer, HookCall, HookServer } from "./helpers/hook-server.js";
-import { type InboundOverrides, inboundWorkers, type WorkerSetup } from "./helpers/inbound-worker.js";
+import {
+  type InboundOverrides,
+  inboundWorkers,
+  unsignedHookFormat,
+  type WorkerSetup,
+} from "./helpers/inbound-worker.js";
 
 const setup = inboundWorkers();
 
@@ -31,13 +35,7 @@ const DEFAULT_BUDGET: Partial<HookDeliveryConfig> = {
   breakerOpenMs: DEFAULTS.hookBreakerOpenMs,
 };
 
-const format = (hook: HookServer) =>
-  clawrelayFormat({
-    messageUrl: hook.url("/hook"),
-    receiptUrl: hook.url("/receipts"),
-    token: undefined,
-    timeoutMs: 2_000,
-  });
+const format = unsignedHookFormat;
 
 /** The item id a hook call carries. */
 const idOf = (call: HookCall) => (call.body as { item: { id: string } }).item.id;

@@ -1,19 +1,11 @@
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { clawrelayFormat } from "../../src/daemon/hook-formats/clawrelay.js";
 import { ManualClock } from "./helpers/clock.js";
 import { messageItem, waitUntil } from "./helpers/common.js";
-import type { HookServer } from "./helpers/hook-server.js";
-import { inboundWorkers } from "./helpers/inbound-worker.js";
+import { inboundWorkers, unsignedHookFormat } from "./helpers/inbound-worker.js";
 
 const setup = inboundWorkers();
-const format = (hook: HookServer) =>
-  clawrelayFormat({
-    messageUrl: hook.url("/hook"),
-    receiptUrl: hook.url("/receipts"),
-    token: undefined,
-    timeoutMs: 2_000,
-  });
+const format = unsignedHookFormat;
 
 describe("inbound worker: outcomes committed together (issue 18)", () => {
   it("an answered item whose outcome waits counts as in hand: not called again, named in flight, committed at stop", async () => {

@@ -2,12 +2,23 @@ import { type DeliverItem, type ProcessedSingleFrame, processedItems } from "@cl
 import { afterEach } from "vitest";
 import type { Clock } from "../../../src/daemon/clock.js";
 import { systemClock } from "../../../src/daemon/clock.js";
+import { clawrelayFormat } from "../../../src/daemon/hook-formats/clawrelay.js";
 import type { HookFormat } from "../../../src/daemon/hook-formats/types.js";
 import { type HookDeliveryConfig, type InboundOptions, InboundWorker } from "../../../src/daemon/inbound.js";
 import type { Store } from "../../../src/daemon/store.js";
 import { captureLogger } from "./common.js";
 import { type HookAnswer, type HookCall, HookServer } from "./hook-server.js";
 import { tempStores } from "./store.js";
+
+/** The default hook format, unsigned, posting to the test hook's `/hook` and `/receipts`. */
+export function unsignedHookFormat(hook: HookServer): HookFormat {
+  return clawrelayFormat({
+    messageUrl: hook.url("/hook"),
+    receiptUrl: hook.url("/receipts"),
+    token: undefined,
+    timeoutMs: 2_000,
+  });
+}
 
 /** Quick retries and a quick breaker, so the tests wait milliseconds. */
 export const TEST_DELIVERY: HookDeliveryConfig = {
