@@ -29,8 +29,8 @@ export type MetaKey =
  * Keys written behind (session/write-behind.ts): they change on every message, and every reader
  * goes through `get` — status's counters, and `last_acked_id` only through the handshake's
  * reconnect_ack (connections/handshake.ts). An eviction without warning may leave them up to
- * ~1 s old in SQLite: a counter a little low, or reconnect_ack naming an earlier acked id (the
- * connector keeps no state by it); never a message or its state, which are written at once.
+ * METRICS_FLUSH_AFTER_MS (5 s) old in SQLite: a counter a little low, or reconnect_ack naming
+ * an earlier acked id (the connector keeps no state by it); never a message or its state.
  */
 function writtenBehind(key: MetaKey): boolean {
   return key.startsWith("count_") || key === "last_acked_id";
