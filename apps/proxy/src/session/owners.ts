@@ -12,6 +12,8 @@ import { sessionStatus } from "./observation/session-status.js";
 import { Capacity } from "./queue/capacity.js";
 import { Outcomes } from "./queue/outcomes.js";
 import { Queue } from "./queue/queue.js";
+import { SendBuckets } from "./queue/rate-limit.js";
+import { HopLog } from "./queue/trace.js";
 import { receiptCourier } from "./receipts/courier.js";
 import { DestinationBreakers } from "./receipts/destination-breakers.js";
 import { ReceiptEmitter } from "./receipts/emit.js";
@@ -37,7 +39,7 @@ export interface SessionOwners {
   readonly connections: Connections;
   readonly reporter: SummaryReporter;
   readonly scheduler: Scheduler;
-  /** When meta's counters and the metrics, held in memory, are written. */
+  /** When meta's counters, the metrics, the trace's hops and the send buckets, held in memory, are written. */
   readonly writeBehind: WriteBehind;
   /** How long finished records are kept. */
   readonly recordRetentionMs: number;
@@ -54,7 +56,9 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
   const sql = new Sql(ctx.storage.sql);
   const meta = new Meta(sql);
   const metrics = new SessionMetrics(sql);
-  const writeBehind = new WriteBehind([meta, metrics]);
+  const trace = new HopLog(sql);
+  const buckets = new SendBuckets(sql);
+  const writeBehind = new WriteBehind([meta, metrics, trace, buckets]);
   const config = relayConfig(env);
   const admission = new Admission(sql, meta);
   const agentId = () => admission.agentId;
@@ -88,11 +92,23 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
       scheduler.reschedule(now);
     },
   });
-  const receipts = new ReceiptEmitter({ sql, metrics, config, outbox, agentId });
+  const receipts = new ReceiptEmitter({ sql, metrics, config, outbox, trace, agentId });
   const capacity = new Capacity(sql, config);
   const outcomes = new Outcomes({ sql, capacity, metrics, receipts });
-  const queue = new Queue({ sql, meta, config, capacity, metrics, outcomes, receipts, agentId });
-  const delivery = new Delivery({ sql, meta, metrics, config, sockets, breaker, outcomes, receipts, queue, agentId });
+  const queue = new Queue({ sql, meta, config, capacity, metrics, outcomes, receipts, trace, buckets, agentId });
+  const delivery = new Delivery({
+    sql,
+    meta,
+    metrics,
+    config,
+    sockets,
+    breaker,
+    outcomes,
+    receipts,
+    queue,
+    trace,
+    agentId,
+  });
   connections = new Connections({ state: ctx, sockets, sql, meta, metrics, config, delivery, agentId });
   const observed = { sql, meta, metrics, admission, sockets, breaker, receiptBreakers };
   reporter = new SummaryReporter({ sql, meta, metrics, env, agentId }, sockets, (now, hours) =>

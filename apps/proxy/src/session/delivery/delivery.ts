@@ -6,7 +6,7 @@ import type { LiveSocket, Sockets } from "../connections/sockets.js";
 import type { SessionMetrics } from "../metrics.js";
 import type { Outcomes } from "../queue/outcomes.js";
 import type { Queue } from "../queue/queue.js";
-import { type Hop, recordHop, recordHops } from "../queue/trace.js";
+import type { Hop, HopLog } from "../queue/trace.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
 import { DELIVER_COLUMNS, type DeliverRow, OUTCOME_COLUMNS, type OutcomeRow, wantsNotice } from "../storage/items.js";
 import type { Meta } from "../storage/meta.js";
@@ -14,7 +14,7 @@ import type { DeliveryBreaker } from "./breaker.js";
 import { InFlightCount } from "./in-flight.js";
 import { needsResync, requeueConnection, requeueOrphans } from "./requeue.js";
 import { resolveFailure } from "./resolve.js";
-import { deliverFrame, EVER_SENT, redeliveryDelay } from "./wire.js";
+import { deliverFrame, EVER_SENT, redeliveryDelay, selectEverSent } from "./wire.js";
 
 const SWEEP_BATCH = 500;
 
@@ -30,6 +30,8 @@ export interface DeliveryHost {
   /** The message a send just queued, handed to the pump that follows it. */
   readonly queue: Pick<Queue, "takeJustQueued">;
   readonly receipts: Pick<ReceiptEmitter, "emit">;
+  /** The trace's hops, written behind; it knows which `sent` hops are still in memory. */
+  readonly trace: Pick<HopLog, "record" | "recordOne" | "holdsSent" | "flush">;
   agentId(): string;
 }
 
@@ -93,7 +95,7 @@ export class Delivery {
   private sendBatch(socket: LiveSocket, rows: DeliverRow[], now: number): number {
     const { frame, batch } = deliverFrame(rows);
     const deadline = now + this.s.config.RELAY_ACK_TIMEOUT_MS;
-    // The batch was just read as queued: one statement puts it all in flight, one records its hops.
+    // The batch was just read as queued: one statement puts it all in flight; its hops are written behind.
     this.s.sql.run(
       `UPDATE items SET state = 'inflight', attempts = attempts + 1, ack_deadline = ?, connector_id = ?, next_attempt_at = 0
        WHERE seq IN (SELECT value FROM json_each(?))`,
@@ -103,8 +105,7 @@ export class Delivery {
     );
     this.inFlightCount.moved(batch.length);
     const connectorId = socket.data.connectorId;
-    recordHops(
-      this.s.sql,
+    this.s.trace.record(
       batch.map(
         (row): Hop => ({ itemId: row.id, hop: "sent", at: now, detail: { connectorId, attempt: row.attempts + 1 } }),
       ),
@@ -121,11 +122,9 @@ export class Delivery {
 
   ack(ids: readonly string[], now: number): number {
     let acked = 0;
+    const select = `SELECT ${OUTCOME_COLUMNS.sql} FROM items WHERE id = ? AND state IN ('inflight', 'queued') AND ${EVER_SENT}`;
     for (const id of ids) {
-      const row = this.s.sql.one<OutcomeRow>(
-        `SELECT ${OUTCOME_COLUMNS.sql} FROM items WHERE id = ? AND state IN ('inflight', 'queued') AND ${EVER_SENT}`,
-        id,
-      );
+      const row = selectEverSent<OutcomeRow>(this.s.sql, this.s.trace, select, id);
       if (!row) continue; // unknown, never sent, or already finished: no effect
       this.s.outcomes.finish(row, "acked", now);
       acked++;
@@ -136,7 +135,7 @@ export class Delivery {
         this.s.meta.set("last_acked_id", row.id);
         // The ack's hop goes in with the receipt's when there is one.
         if (wantsNotice(row.notify, "delivered")) this.s.receipts.emit(row, "delivered", now, undefined, [hop]);
-        else recordHops(this.s.sql, [hop]);
+        else this.s.trace.record([hop]);
         log("info", {
           event: "message_acked",
           correlationId: row.correlation_id,
@@ -168,7 +167,7 @@ export class Delivery {
       if (changed > 0) {
         count++;
         this.inFlightCount.moved(-1);
-        recordHop(this.s.sql, id, "nacked", now, { reason });
+        this.s.trace.recordOne(id, "nacked", now, { reason });
       }
     }
     if (count === 0) return;
@@ -185,7 +184,7 @@ export class Delivery {
     now: number,
   ): void {
     const select = `SELECT ${OUTCOME_COLUMNS.sql} FROM items WHERE id = ? AND kind = 'message' AND ${EVER_SENT}`;
-    let row = this.s.sql.one<OutcomeRow>(select, id);
+    let row = selectEverSent<OutcomeRow>(this.s.sql, this.s.trace, select, id);
     if (!row) return;
     if (row.terminal !== null) {
       if (outcome === "processed") resolveFailure(this.s, row, now);
@@ -199,7 +198,7 @@ export class Delivery {
       // in local workerd under CPU load). Ack first, so a requested `delivered` receipt still
       // comes before the terminal one, and the item leaves the queue's accounting once.
       this.ack([row.id], now);
-      row = this.s.sql.one<OutcomeRow>(select, id);
+      row = selectEverSent<OutcomeRow>(this.s.sql, this.s.trace, select, id);
       if (!row || row.terminal !== null) return;
     }
     this.s.outcomes.terminate(row, outcome, now, reason);
@@ -226,8 +225,9 @@ export class Delivery {
    * Returns whether the connector must resync (PROTOCOL.md §6).
    */
   resume(retired: readonly string[], lastReceivedId: string | null, now: number): { resync: boolean } {
-    for (const connectionId of retired) this.inFlightCount.moved(-requeueConnection(this.s.sql, connectionId, now));
-    const resync = needsResync(this.s.sql, lastReceivedId);
+    const { sql, trace } = this.s;
+    for (const connectionId of retired) this.inFlightCount.moved(-requeueConnection(sql, trace, connectionId, now));
+    const resync = needsResync(sql, trace, lastReceivedId);
     // The connector says it holds this item: count its word as the ack that may have been lost.
     // Done before the socket gets its role, so no deliver frame can overtake the reconnect_ack.
     if (!resync && lastReceivedId !== null) this.ack([lastReceivedId], now);
@@ -247,7 +247,7 @@ export class Delivery {
 
   /** A socket closed: its in-flight items go back; a promoted standby takes over delivery. */
   connectionLost(connectionId: string, promoted: boolean, now: number): number {
-    const requeued = requeueConnection(this.s.sql, connectionId, now);
+    const requeued = requeueConnection(this.s.sql, this.s.trace, connectionId, now);
     this.inFlightCount.moved(-requeued);
     if (requeued > 0) this.breaker.clearProbe();
     if (promoted) this.handOver(now);
@@ -260,7 +260,7 @@ export class Delivery {
    */
   requeueOrphans(now: number): number {
     const live = new Set(this.sockets.all().map((socket) => socket.data.connectionId));
-    const moved = requeueOrphans(this.s.sql, live, now);
+    const moved = requeueOrphans(this.s.sql, this.s.trace, live, now);
     this.inFlightCount.recount();
     return moved;
   }
@@ -274,7 +274,7 @@ export class Delivery {
     );
     if (rows.length === 0) return;
     for (const row of rows) {
-      recordHop(this.s.sql, row.id, "ack_timeout", now, { attempt: row.attempts });
+      this.s.trace.recordOne(row.id, "ack_timeout", now, { attempt: row.attempts });
       if (row.attempts >= this.s.config.RELAY_MAX_ATTEMPTS) {
         this.s.outcomes.terminate(row, "dead_lettered", now, "ack_timeout");
         continue;

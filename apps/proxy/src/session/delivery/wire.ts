@@ -1,4 +1,6 @@
 import { type DeliverItem, PROTOCOL_LIMITS, type Receipt } from "@clawrelay/protocol";
+import type { Row, Sql } from "../../platform/sql.js";
+import type { HopLog } from "../queue/trace.js";
 import { conversationFields, type DeliverRow, laneName } from "../storage/items.js";
 
 /** Redelivery backoff: 1 s doubling to 60 s, ±20 % jitter; critical items skip it (PROTOCOL.md §5). */
@@ -16,10 +18,29 @@ export function redeliveryDelay(attempts: number, lane: number, random = Math.ra
  * Whether an item ever went out in a deliver frame. Not `attempts > 0` alone: a nack or a closed
  * socket gives the attempt back, but the item was still sent (and the connector may hold it).
  * `attempts > 0` does imply a `sent` hop, and SQLite stops at the first true term of an OR, so
- * the usual case (an ack for an item in flight) skips the lookup in the trace.
+ * the usual case (an ack for an item in flight) skips the lookup in the trace. The hop may still
+ * be in memory (queue/trace.ts): select with `selectEverSent`, which looks there too.
  */
 export const EVER_SENT =
   "(items.attempts > 0 OR EXISTS (SELECT 1 FROM hops WHERE hops.item_id = items.id AND hops.hop = 'sent'))";
+
+/**
+ * One row of `query` (which holds EVER_SENT and takes the item's id as its one parameter) as if
+ * every hop were in SQLite. Only a miss can be wrong, and only when the item's `sent` hop waits
+ * in memory: then the hops are written and the row selected again. Flushing before every ack
+ * instead would write the hops once a message again (issue 18).
+ */
+export function selectEverSent<T extends Row>(
+  sql: Sql,
+  trace: Pick<HopLog, "holdsSent" | "flush">,
+  query: string,
+  id: string,
+): T | null {
+  const row = sql.one<T>(query, id);
+  if (row !== null || !trace.holdsSent(id)) return row;
+  trace.flush();
+  return sql.one<T>(query, id);
+}
 
 const encoder = new TextEncoder();
 

@@ -19,8 +19,8 @@ import type { Capacity } from "./capacity.js";
 import { findIdempotent, rememberIdempotent } from "./idempotency.js";
 import type { Outcomes } from "./outcomes.js";
 import { effectiveRule } from "./policy.js";
-import { SendBuckets } from "./rate-limit.js";
-import { recordHops } from "./trace.js";
+import type { SendBuckets } from "./rate-limit.js";
+import type { HopLog } from "./trace.js";
 
 const SWEEP_BATCH = 500;
 
@@ -40,19 +40,20 @@ export interface QueueHost {
   readonly metrics: Pick<SessionMetrics, "count">;
   readonly outcomes: Pick<Outcomes, "terminate">;
   readonly receipts: Pick<ReceiptEmitter, "emit">;
+  /** The trace's hops, written behind. */
+  readonly trace: Pick<HopLog, "record">;
+  /** The send rate buckets, held in memory and written behind. */
+  readonly buckets: Pick<SendBuckets, "take">;
   agentId(): string;
 }
 
 /** What comes into the queue and what leaves it by time: admission, expiry, delayed notices. */
 export class Queue {
-  private readonly buckets: SendBuckets;
   /** The message the last send inserted, with its `now`, until the pump that follows takes it. */
   private justQueued: { row: DeliverRow; at: number } | null = null;
   private lastSeq: number | null = null;
 
-  constructor(private readonly s: QueueHost) {
-    this.buckets = new SendBuckets(s.sql);
-  }
+  constructor(private readonly s: QueueHost) {}
 
   /**
    * The message a send just queued, for the pump that follows it in the same unit of work, so
@@ -95,7 +96,7 @@ export class Queue {
       const repeat = findIdempotent(s.sql, caller.agentId, input.idempotencyKey, digest, now);
       if (repeat) return repeat;
     }
-    this.buckets.take(caller.agentId, rule, now);
+    s.buckets.take(caller.agentId, rule, now);
 
     const priority: Priority = input.body.priority ?? "normal";
     const lane = laneRank(priority);
@@ -140,7 +141,7 @@ export class Queue {
       inReplyTo,
     );
     s.capacity.account({ kind: "message", lane, sender: caller.agentId, bytes }, 1);
-    recordHops(s.sql, [
+    s.trace.record([
       { itemId: id, hop: "received", at: input.receivedAt, detail: { from: caller.agentId } },
       { itemId: id, hop: "enqueued", at: now, detail: { priority, ttlSeconds } },
     ]);

@@ -1,5 +1,6 @@
 import { RelayError } from "@clawrelay/protocol";
 import type { Sql } from "../../platform/sql.js";
+import type { WrittenBehind } from "../write-behind.js";
 import type { EffectiveRule } from "./policy.js";
 
 /** The two token buckets of a session: sends per sender, and reads of this session by other agents. */
@@ -57,15 +58,29 @@ export function takeToken(sql: Sql, sender: string, rule: Rate, now: number, kin
   writeBucket(sql, kind, sender, { tokens, updated_at: now });
 }
 
+/** Rows per upsert of the send buckets: three bound values each, under 100 per statement. */
+const BUCKETS_PER_STATEMENT = 30;
+
 /**
- * The send buckets, kept in memory (issue 18: a send read its bucket and wrote it, two statements
- * of the message path): a sender's bucket is read from its table once, then only written — one
- * statement a send. This is the table's only writer, so the copy cannot go stale; the table
- * stays the truth a restarted session reads again. Bounded: the least recently used sender
- * leaves the map beyond CACHED_BUCKETS (its row stays), so many senders cost memory of a few.
+ * The send buckets, kept in memory and written behind (session/write-behind.ts; issue 18: a send
+ * read its bucket and wrote it, two statements of the message path). A sender's bucket is read
+ * from its table once; what sends change is written at the flush, one row per sender however
+ * many sends it made. This is the table's only writer, so the copy cannot go stale; the table
+ * stays the truth a restarted session reads again.
+ *
+ * An eviction without warning (a deploy, a crash) loses at most METRICS_FLUSH_AFTER_MS (5 s) of
+ * a bucket's spending: after a restart a sender may send up to that much more than its rate.
+ * That is acceptable for a rate limit; what protects a message — the nonce (replay protection),
+ * the item and its receipts — is still written at once.
+ *
+ * Bounded: the least recently used sender leaves the map beyond CACHED_BUCKETS, so many senders
+ * cost memory of a few. A bucket whose write is pending stays in `unwritten` until the flush
+ * (which a sender evicted and back before it reads too), so eviction loses no spending.
  */
-export class SendBuckets {
+export class SendBuckets implements WrittenBehind {
   private readonly buckets = new Map<string, Bucket>();
+  /** Buckets changed since the last flush, by sender. */
+  private readonly unwritten = new Map<string, Bucket>();
 
   constructor(
     private readonly sql: Sql,
@@ -73,16 +88,36 @@ export class SendBuckets {
   ) {}
 
   take(sender: string, rule: Rate, now: number): void {
-    const bucket = this.buckets.get(sender) ?? readBucket(this.sql, "send", sender);
+    const bucket = this.buckets.get(sender) ?? this.unwritten.get(sender) ?? readBucket(this.sql, "send", sender);
     const tokens = refill(bucket, rule, now, "send");
     const next = { tokens, updated_at: now };
-    writeBucket(this.sql, "send", sender, next);
+    this.unwritten.set(sender, next);
     // Re-inserted last: a Map iterates in insertion order, so the first key is the least recent.
     this.buckets.delete(sender);
     this.buckets.set(sender, next);
     if (this.buckets.size > this.capacity) {
       const oldest = this.buckets.keys().next().value;
       if (oldest !== undefined) this.buckets.delete(oldest);
+    }
+  }
+
+  hasPending(): boolean {
+    return this.unwritten.size > 0;
+  }
+
+  /** Writes the changed buckets, 30 rows an upsert; each leaves `unwritten` once written. */
+  flush(): void {
+    const rows = [...this.unwritten];
+    for (let start = 0; start < rows.length; start += BUCKETS_PER_STATEMENT) {
+      const chunk = rows.slice(start, start + BUCKETS_PER_STATEMENT);
+      const values: (string | number)[] = [];
+      for (const [sender, { tokens, updated_at }] of chunk) values.push(sender, tokens, updated_at);
+      this.sql.run(
+        `INSERT INTO ${BUCKET_TABLES.send} (sender, tokens, updated_at) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}
+         ON CONFLICT (sender) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
+        ...values,
+      );
+      for (const [sender] of chunk) this.unwritten.delete(sender);
     }
   }
 

@@ -3,6 +3,7 @@ import type { Sql } from "../../platform/sql.js";
 import type { Caller } from "../../types.js";
 import type { RecipientState } from "../observation/recipient.js";
 import { conversationFields, type ItemRow, laneName } from "../storage/items.js";
+import { flushHops } from "./trace.js";
 
 export interface MessageRecord {
   messageId: string;
@@ -36,6 +37,8 @@ export function readMessageRecord(sql: Sql, agentId: string, caller: Caller, mes
     "SELECT receipt_id, status, at, reason FROM receipts_sent WHERE item_id = ? ORDER BY at, receipt_id",
     messageId,
   );
+  // The hops still in memory too, so a trace shows every hop right after it happened.
+  flushHops(sql);
   const hops = sql.all<{ hop: string; at: number; detail: string | null }>(
     "SELECT hop, at, detail FROM hops WHERE item_id = ? ORDER BY id",
     messageId,
@@ -64,6 +67,8 @@ export function readMessageRecord(sql: Sql, agentId: string, caller: Caller, mes
 
 /** Drop finished records past retention, a batch at a time (their hops and receipts with them). */
 export function sweepRecords(sql: Sql, olderThan: number, batch = 200): number {
+  // A hop still in memory would be written after its item's rows are gone: an orphan.
+  flushHops(sql);
   const rows = sql.all<{ id: string }>(
     "SELECT id FROM items WHERE finished_at IS NOT NULL AND finished_at <= ? ORDER BY finished_at LIMIT ?",
     olderThan,

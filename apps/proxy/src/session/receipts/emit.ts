@@ -4,7 +4,7 @@ import type { RelayConfig } from "../../config.js";
 import { log } from "../../log.js";
 import type { Sql } from "../../platform/sql.js";
 import type { SessionMetrics } from "../metrics.js";
-import { type Hop, recordHops } from "../queue/trace.js";
+import type { Hop, HopLog } from "../queue/trace.js";
 import type { NotifyName, OutcomeRow } from "../storage/items.js";
 import { wantsNotice } from "../storage/items.js";
 import type { ReceiptOutbox } from "./outbox.js";
@@ -20,6 +20,8 @@ export interface EmitterHost {
   readonly metrics: Pick<SessionMetrics, "count">;
   readonly config: Pick<RelayConfig, "RELAY_ORIGIN" | "TRUSTED_RELAYS">;
   readonly outbox: Pick<ReceiptOutbox, "add">;
+  /** The trace's hops, written behind (the receipt's row itself is written at once). */
+  readonly trace: Pick<HopLog, "record">;
   agentId(): string;
 }
 
@@ -31,7 +33,7 @@ export class ReceiptEmitter {
    * Record a receipt for a message and, when the sender gets it (failures always; delivered,
    * processed and delayed only when asked in `notify`), put it in the receipt outbox. The outbox
    * is flushed in the background and retried by the alarm, so no receipt is lost to a failed RPC.
-   * `hops` (the outcome's own, say) are recorded before the receipt's, in the same statement.
+   * `hops` (the outcome's own, say) are recorded before the receipt's, in that order.
    */
   emit(row: OutcomeRow, status: ReceiptStatus, now: number, reason?: string, hops: readonly Hop[] = []): Receipt {
     const { sql, config } = this.host;
@@ -59,7 +61,7 @@ export class ReceiptEmitter {
     );
     this.host.metrics.count("receipts", { status }, 1, now);
     const sent = isFailureStatus(status) || wantsNotice(row.notify, status as NotifyName);
-    recordHops(sql, [
+    this.host.trace.record([
       ...hops,
       { itemId: row.id, hop: "receipt_emitted", at: now, detail: { status, receiptId: receipt.receiptId, sent } },
     ]);
