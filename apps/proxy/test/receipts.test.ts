@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { type Ed25519PrivateJwk, generateKeyPair, signReceiptToken } from "@clawrelay/signing";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
+import type { DeadlineNotes } from "../src/session/time/scheduler.js";
 import testKeys from "./fixtures/keys.json";
 import { errorCode, makeAgent, ORIGIN, RELAY_ORIGIN, signedCall } from "./support/agents.js";
 import { setClock } from "./support/clock.js";
@@ -155,7 +156,7 @@ describe("the session alarm", () => {
     const now = Date.now() + 60_000;
     const { _for, ...receipt } = { ...receiptFor("ralice", "01JDUERETRY000000000000000"), recipient: bob.id };
     await setClock(stub, now, false);
-    await runInDurableObject(stub, (_instance, state) => {
+    await runInDurableObject(stub, (instance: unknown, state) => {
       state.storage.sql.exec(
         `INSERT INTO receipt_outbox (receipt_id, destination, sender, body, attempts, next_attempt_at, give_up_at)
          VALUES (?, ?, 'ralice', ?, 1, ?, ?)`,
@@ -165,6 +166,8 @@ describe("the session alarm", () => {
         now - 10,
         now + 86_400_000,
       );
+      // Written past the outbox, so told to the scheduler as the outbox tells it of its rows.
+      (instance as { o: { scheduler: DeadlineNotes } }).o.scheduler.made("receipt", now - 10);
     });
     await statusOf(bob);
     const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());

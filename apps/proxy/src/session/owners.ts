@@ -84,6 +84,7 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
     sql,
     courier,
     breakers: receiptBreakers,
+    deadlines: scheduler,
     config,
     now: wallClock,
     agentId,
@@ -94,8 +95,22 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
   });
   const receipts = new ReceiptEmitter({ sql, metrics, config, outbox, trace, agentId });
   const capacity = new Capacity(sql, config);
-  const outcomes = new Outcomes({ sql, capacity, metrics, receipts });
-  const queue = new Queue({ sql, meta, config, capacity, metrics, outcomes, receipts, trace, buckets, agentId });
+  // The scheduler hears of every deadline written (it keeps them, instead of reading them after each event).
+  const deadlines = scheduler;
+  const outcomes = new Outcomes({ sql, capacity, metrics, receipts, deadlines });
+  const queue = new Queue({
+    sql,
+    meta,
+    config,
+    capacity,
+    metrics,
+    outcomes,
+    receipts,
+    trace,
+    buckets,
+    deadlines,
+    agentId,
+  });
   const delivery = new Delivery({
     sql,
     meta,
@@ -107,6 +122,7 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
     receipts,
     queue,
     trace,
+    deadlines,
     agentId,
   });
   connections = new Connections({ state: ctx, sockets, sql, meta, metrics, config, delivery, agentId });

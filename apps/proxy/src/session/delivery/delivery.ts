@@ -10,6 +10,7 @@ import type { Hop, HopLog } from "../queue/trace.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
 import { DELIVER_COLUMNS, type DeliverRow, OUTCOME_COLUMNS, type OutcomeRow, wantsNotice } from "../storage/items.js";
 import type { Meta } from "../storage/meta.js";
+import type { DeadlineNotes } from "../time/scheduler.js";
 import type { DeliveryBreaker } from "./breaker.js";
 import { InFlightCount } from "./in-flight.js";
 import { needsResync, requeueConnection, requeueOrphans } from "./requeue.js";
@@ -32,6 +33,8 @@ export interface DeliveryHost {
   readonly receipts: Pick<ReceiptEmitter, "emit">;
   /** The trace's hops, written behind; it knows which `sent` hops are still in memory. */
   readonly trace: Pick<HopLog, "record" | "recordOne" | "holdsSent" | "flush">;
+  /** Ack deadlines and redelivery backoffs are the alarm's. */
+  readonly deadlines: DeadlineNotes;
   agentId(): string;
 }
 
@@ -103,6 +106,7 @@ export class Delivery {
       socket.data.connectionId,
       JSON.stringify(batch.map((row) => row.seq)),
     );
+    this.s.deadlines.made("ack", deadline);
     this.inFlightCount.moved(batch.length);
     const connectorId = socket.data.connectorId;
     this.s.trace.record(
@@ -171,6 +175,7 @@ export class Delivery {
       }
     }
     if (count === 0) return;
+    if (next > 0) this.s.deadlines.made("backoff", next);
     this.s.meta.increment("count_nacked", count);
     this.onFailure(now);
     this.pump(now);
@@ -285,6 +290,7 @@ export class Delivery {
         next,
         row.seq,
       );
+      this.s.deadlines.made("backoff", next);
       this.inFlightCount.moved(-1);
     }
     this.s.meta.increment("count_ack_timeouts", rows.length);

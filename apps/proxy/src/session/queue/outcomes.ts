@@ -3,6 +3,7 @@ import type { Sql } from "../../platform/sql.js";
 import type { SessionMetrics } from "../metrics.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
 import { type ItemState, LIVE_STATES, type OutcomeRow } from "../storage/items.js";
+import type { DeadlineNotes } from "../time/scheduler.js";
 import type { Capacity } from "./capacity.js";
 
 /** What ending an item touches: the row, the queue's accounting, the metrics, the receipt. */
@@ -11,6 +12,8 @@ export interface OutcomesHost {
   readonly capacity: Pick<Capacity, "account" | "liveItems">;
   readonly metrics: Pick<SessionMetrics, "count" | "observe">;
   readonly receipts: Pick<ReceiptEmitter, "emit">;
+  /** A finished item is swept once past retention: its `finished_at` is a deadline. */
+  readonly deadlines: DeadlineNotes;
 }
 
 const FINISH_COLUMNS =
@@ -34,11 +37,12 @@ export class Outcomes {
   /** Take an item out of the live queue into a finished state (payload dropped, record kept). */
   finish(row: OutcomeRow, state: ItemState, now: number): void {
     this.host.sql.run(`UPDATE items SET ${FINISH_COLUMNS} WHERE seq = ?`, state, now, row.seq);
-    this.left(row, state);
+    this.left(row, state, now);
   }
 
   /** The row is finished in storage: its accounting and its copy follow (once, by its state). */
-  private left(row: OutcomeRow, state: ItemState): void {
+  private left(row: OutcomeRow, state: ItemState, now: number): void {
+    this.host.deadlines.made("finished", now);
     if (LIVE_STATES.includes(row.state)) this.host.capacity.account(row, -1);
     if (row.state === "inflight") this.finishedInFlight++;
     row.state = state;
@@ -65,7 +69,7 @@ export class Outcomes {
       ) > 0;
     if (!won) return false;
     row.terminal = status;
-    this.left(row, status);
+    this.left(row, status, now);
     metrics.count("messages_out", { peer: row.sender, outcome: status }, 1, now);
     if (status === "processed") metrics.observe("processed_latency_ms", now - row.enqueued_at, now);
     // The outcome's hop goes in with the receipt's, in one statement.

@@ -15,6 +15,7 @@ import type { SessionMetrics } from "../metrics.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
 import { type DeliverRow, type ItemRow, laneRank, notifyMask, wantsNotice } from "../storage/items.js";
 import type { Meta } from "../storage/meta.js";
+import type { DeadlineNotes } from "../time/scheduler.js";
 import type { Capacity } from "./capacity.js";
 import { findIdempotent, rememberIdempotent } from "./idempotency.js";
 import type { Outcomes } from "./outcomes.js";
@@ -44,6 +45,8 @@ export interface QueueHost {
   readonly trace: Pick<HopLog, "record">;
   /** The send rate buckets, held in memory and written behind. */
   readonly buckets: Pick<SendBuckets, "take">;
+  /** Expiries, delayed notices and idempotency keys are the alarm's deadlines. */
+  readonly deadlines: DeadlineNotes;
   agentId(): string;
 }
 
@@ -141,6 +144,8 @@ export class Queue {
       inReplyTo,
     );
     s.capacity.account({ kind: "message", lane, sender: caller.agentId, bytes }, 1);
+    s.deadlines.made("expiry", expiresAt);
+    if (delayedDue !== null) s.deadlines.made("delayed", delayedDue);
     s.trace.record([
       { itemId: id, hop: "received", at: input.receivedAt, detail: { from: caller.agentId } },
       { itemId: id, hop: "enqueued", at: now, detail: { priority, ttlSeconds } },
@@ -158,14 +163,9 @@ export class Queue {
       queueDepth: total.items,
     };
     if (input.idempotencyKey) {
-      rememberIdempotent(
-        s.sql,
-        caller.agentId,
-        input.idempotencyKey,
-        digest,
-        answer,
-        now + s.config.RELAY_IDEMPOTENCY_SECONDS * 1000,
-      );
+      const keptUntil = now + s.config.RELAY_IDEMPOTENCY_SECONDS * 1000;
+      rememberIdempotent(s.sql, caller.agentId, input.idempotencyKey, digest, answer, keptUntil);
+      s.deadlines.made("idempotency", keptUntil);
     }
     // The row as the pump's scan would read it (DELIVER_COLUMNS): a new item, never attempted.
     this.justQueued = {
@@ -217,6 +217,7 @@ export class Queue {
       now,
       now + PROTOCOL_LIMITS.receiptTtlSeconds * 1000,
     );
+    s.deadlines.made("expiry", now + PROTOCOL_LIMITS.receiptTtlSeconds * 1000);
     s.capacity.account({ kind: "receipt", lane: 0, sender: receipt.recipient, bytes }, 1);
     return true;
   }

@@ -2,6 +2,7 @@ import { PROTOCOL_LIMITS, type Receipt, receiptSchema } from "@clawrelay/protoco
 import type { RelayConfig } from "../../config.js";
 import { log } from "../../log.js";
 import type { Sql } from "../../platform/sql.js";
+import type { DeadlineNotes } from "../time/scheduler.js";
 import type { DestinationBreakers } from "./destination-breakers.js";
 
 const FLUSH_BATCH = 32;
@@ -23,6 +24,8 @@ export interface OutboxHost {
   readonly sql: Sql;
   readonly courier: ReceiptCourier;
   readonly breakers: DestinationBreakers;
+  /** Each row's `next_attempt_at` is a deadline of the alarm. */
+  readonly deadlines: DeadlineNotes;
   readonly config: Pick<RelayConfig, "RELAY_RECEIPT_RETRY_BASE_MS" | "RELAY_RECEIPT_RETRY_MAX_MS">;
   /** The time after an await (a flush outlives the unit of work that started it). */
   now(): number;
@@ -54,6 +57,7 @@ export class ReceiptOutbox {
       now,
       now + PROTOCOL_LIMITS.receiptRetryWindowSeconds * 1000,
     );
+    this.host.deadlines.made("receipt", now);
     // Fire and forget: the outbox row is committed; the alarm retries whatever fails here.
     this.flush().catch((err: unknown) =>
       log("error", {
@@ -105,6 +109,7 @@ export class ReceiptOutbox {
     if (remote && !breakers.allows(row.destination, this.host.now())) {
       const retryAt = breakers.retryAt(row.destination) ?? this.host.now() + config.RELAY_RECEIPT_RETRY_BASE_MS;
       sql.run("UPDATE receipt_outbox SET next_attempt_at = ? WHERE receipt_id = ?", retryAt, row.receipt_id);
+      this.host.deadlines.made("receipt", retryAt);
       return;
     }
     const fields = {
@@ -137,6 +142,7 @@ export class ReceiptOutbox {
         String(err instanceof Error ? err.message : err).slice(0, 200),
         row.receipt_id,
       );
+      this.host.deadlines.made("receipt", next);
       log("warn", { event: "receipt_retry", ...fields, attempts });
     }
   }
