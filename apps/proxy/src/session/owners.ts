@@ -39,6 +39,8 @@ export interface SessionOwners {
   readonly connections: Connections;
   readonly reporter: SummaryReporter;
   readonly scheduler: Scheduler;
+  /** The trace's hops, written behind (readers of the hops table flush it first). */
+  readonly trace: HopLog;
   /** When meta's counters, the metrics, the trace's hops and the send buckets, held in memory, are written. */
   readonly writeBehind: WriteBehind;
   /** How long finished records are kept. */
@@ -139,6 +141,7 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
     connections,
     reporter,
     scheduler,
+    trace,
     writeBehind,
     recordRetentionMs,
   };

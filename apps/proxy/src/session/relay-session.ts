@@ -84,7 +84,7 @@ export class RelaySession extends DurableObject<Env> {
         const rate = { ratePerMinute: this.o.config.RELAY_RATE_PER_MINUTE, burst: this.o.config.RELAY_RATE_BURST };
         this.o.admission.admitPeerRead(agentId, caller, rate, now);
       } else this.o.admission.admit(agentId, caller, "any_agent", now);
-      const record = readMessageRecord(this.o.sql, agentId, caller, messageId);
+      const record = readMessageRecord(this.o.sql, this.o.trace, agentId, caller, messageId);
       // Only while it waits: the sender learns the recipient's presence for its own pending message, no more.
       if (record.finishedAt !== null) return record;
       return { ...record, recipient: recipientState(this.o.sockets, this.o.meta, this.o.breaker, now) };

@@ -3,7 +3,7 @@ import type { Sql } from "../../platform/sql.js";
 import type { Caller } from "../../types.js";
 import type { RecipientState } from "../observation/recipient.js";
 import { conversationFields, type ItemRow, laneName } from "../storage/items.js";
-import { flushHops } from "./trace.js";
+import type { HopLog } from "./trace.js";
 
 export interface MessageRecord {
   messageId: string;
@@ -27,7 +27,13 @@ export interface MessageRecord {
 }
 
 /** State, receipts and trace of one message: for its sender, its recipient, or an admin. */
-export function readMessageRecord(sql: Sql, agentId: string, caller: Caller, messageId: string): MessageRecord {
+export function readMessageRecord(
+  sql: Sql,
+  trace: Pick<HopLog, "flush">,
+  agentId: string,
+  caller: Caller,
+  messageId: string,
+): MessageRecord {
   const row = sql.one<ItemRow>("SELECT * FROM items WHERE id = ? AND kind = 'message'", messageId);
   if (!row) throw new RelayError("not_found", "no such message (records are kept 24 h after a message ends)");
   if (caller.kind === "agent" && caller.agentId !== row.sender && caller.agentId !== agentId) {
@@ -38,7 +44,7 @@ export function readMessageRecord(sql: Sql, agentId: string, caller: Caller, mes
     messageId,
   );
   // The hops still in memory too, so a trace shows every hop right after it happened.
-  flushHops(sql);
+  trace.flush();
   const hops = sql.all<{ hop: string; at: number; detail: string | null }>(
     "SELECT hop, at, detail FROM hops WHERE item_id = ? ORDER BY id",
     messageId,
@@ -66,9 +72,9 @@ export function readMessageRecord(sql: Sql, agentId: string, caller: Caller, mes
 }
 
 /** Drop finished records past retention, a batch at a time (their hops and receipts with them). */
-export function sweepRecords(sql: Sql, olderThan: number, batch = 200): number {
+export function sweepRecords(sql: Sql, trace: Pick<HopLog, "flush">, olderThan: number, batch = 200): number {
   // A hop still in memory would be written after its item's rows are gone: an orphan.
-  flushHops(sql);
+  trace.flush();
   const rows = sql.all<{ id: string }>(
     "SELECT id FROM items WHERE finished_at IS NOT NULL AND finished_at <= ? ORDER BY finished_at LIMIT ?",
     olderThan,

@@ -30,17 +30,6 @@ export interface Hop {
 const HOPS_PER_STATEMENT = 25;
 
 /**
- * The session's hop log of each session's Sql. Every reader and deleter of the hops table
- * (queue/records.ts) is handed the session's Sql, not this owner, so it finds the log by it.
- */
-const logs = new WeakMap<Sql, HopLog>();
-
-/** Writes the hops still in memory of the session owning `sql`, before a read or delete of the table. */
-export function flushHops(sql: Sql): void {
-  logs.get(sql)?.flush();
-}
-
-/**
  * The trace's hops, written behind (session/write-behind.ts): four hop INSERTs a message in
  * steady traffic were a third of its statements (issue 18). Held in memory in the order they
  * happen and written in that order, 25 rows a statement, so row ids (by which a trace is read
@@ -58,9 +47,7 @@ export class HopLog implements WrittenBehind {
   /** Items with a `sent` hop among `pending`. */
   private readonly sentPending = new Set<string>();
 
-  constructor(private readonly sql: Sql) {
-    logs.set(sql, this);
-  }
+  constructor(private readonly sql: Sql) {}
 
   record(hops: readonly Hop[]): void {
     for (const hop of hops) {

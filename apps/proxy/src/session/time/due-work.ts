@@ -4,6 +4,7 @@ import type { Delivery } from "../delivery/delivery.js";
 import { sweepIdempotency } from "../queue/idempotency.js";
 import type { Queue } from "../queue/queue.js";
 import { sweepRecords } from "../queue/records.js";
+import type { HopLog } from "../queue/trace.js";
 import type { WriteBehind } from "../write-behind.js";
 
 export interface DueWorkHost {
@@ -13,6 +14,7 @@ export interface DueWorkHost {
   readonly connections: Pick<Connections, "sweep">;
   readonly delivery: Pick<Delivery, "sweepAckTimeouts" | "pump">;
   readonly writeBehind: Pick<WriteBehind, "flush">;
+  readonly trace: Pick<HopLog, "flush">;
 }
 
 /**
@@ -28,7 +30,7 @@ export function runDueWork(w: DueWorkHost, now: number): void {
   w.connections.sweep(now);
   w.delivery.sweepAckTimeouts(now);
   w.queue.sweepDelayed(now);
-  sweepRecords(w.sql, now - w.recordRetentionMs);
+  sweepRecords(w.sql, w.trace, now - w.recordRetentionMs);
   sweepIdempotency(w.sql, now);
   w.delivery.pump(now);
   // Whether or not their deadline woke the session: it is awake now, and writing them here
