@@ -5,8 +5,8 @@ import { agreeing, cacheView } from "../support/session-caches.js";
 import { advanceClock, connect, fireAlarm } from "../support/socket.js";
 
 // This file runs in the `workers-caps` project: RELAY_QUEUE_MAX_ITEMS=10, RELAY_QUEUE_MAX_BYTES=4096.
-// Capacity keeps the usage tables in memory (issue 18); after each step the copy must equal the
-// tables and the live rows, and admission must decide on it as it would on the tables.
+// Capacity keeps the queue's usage in memory only (issue 18); after each step what it kept must
+// equal the live rows, and admission must decide on it as it would on the rows.
 const settled = async (agent: TestAgent) => {
   const view = await cacheView(agent.id);
   expect(view).toEqual(agreeing(view));

@@ -1,7 +1,7 @@
 import { RelayError } from "@clawrelay/protocol";
 import type { RelayConfig } from "../../config.js";
 import type { Sql } from "../../platform/sql.js";
-import type { ItemRow } from "../storage/items.js";
+import { type ItemRow, LIVE_STATES } from "../storage/items.js";
 
 /** How long a 507 asks the sender to wait: queues drain at connector speed, so not too eagerly. */
 const QUEUE_FULL_RETRY_SECONDS = 30;
@@ -13,21 +13,41 @@ export interface Usage {
 
 const ZERO: Usage = { items: 0, bytes: 0 };
 
+/** The states `account` counts in (Outcomes counts an item out when it leaves them). */
+const LIVE = `state IN (${LIVE_STATES.map((state) => `'${state}'`).join(", ")})`;
+
 /**
- * Queue accounting from counters kept beside the rows (lane_usage, sender_usage), so admission
- * costs the same at 10 items as at 100,000. Receipts are counted apart: they never count
- * against the caps and are never shed (PROTOCOL.md §5).
+ * The live items summed as `account` sums them, read once a session: through a partial index on
+ * the live states (SQLite picks items_expiry, like items_pending; a plan test checks it), so the
+ * finished records are not read.
+ * Every column is needed (kind sets receipts apart; lane, sender and bytes are what is summed);
+ * an index covering them would be maintained by every send and ack for one read a session.
+ */
+export const LIVE_USAGE_SQL = `SELECT kind, lane, sender, COUNT(*) AS items, SUM(bytes) AS bytes FROM items
+  WHERE ${LIVE} GROUP BY kind, lane, sender`;
+
+interface Totals {
+  lanes: Usage[];
+  receipts: Usage;
+  /** One entry per sender with messages live, so bounded by the queue's item cap. */
+  senders: Map<string, Usage>;
+}
+
+/**
+ * Queue accounting held in memory, so admission costs the same at 10 items as at 100,000 and
+ * writes nothing (issue 18: keeping counter tables beside the rows cost a send and an ack two
+ * statements each). Receipts are counted apart: they never count against the caps and are never
+ * shed (PROTOCOL.md §5).
  *
- * This is the only writer of those tables, so it keeps a copy of them in memory, read once (on
- * first use: the schema is migrated after the owners are built) and updated after each write it
- * makes: admission reads no counter from SQLite. The tables stay the truth a restarted session
- * reads again. The sender map holds one entry per sender with queued items (the table's rows),
- * so it is bounded by the queue's item cap.
+ * The totals are the sum over the live items, computed on first use (the schema is migrated
+ * after the owners are built) and kept by `account` after. They stay that sum because each
+ * change of a row's liveness is accounted once, right after the row's write: the two inserts
+ * (queue.ts, always 'queued') count in, Outcomes counts out when a row read as live is finished,
+ * moves between 'queued' and 'inflight' (delivery/) change neither, and rows are deleted only
+ * once finished (queue/records.ts). A restarted session so reads the same totals again.
  */
 export class Capacity {
-  private lanes: Usage[] | null = null;
-  private receipts: Usage = { ...ZERO };
-  private senders: Map<string, Usage> | null = null;
+  private totals: Totals | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -37,85 +57,70 @@ export class Capacity {
     >,
   ) {}
 
-  private laneUsage(): Usage[] {
-    if (this.lanes) return this.lanes;
-    const lanes = [0, 1, 2].map(() => ({ ...ZERO }));
-    const rows = this.sql.all<{ lane: number; items: number; bytes: number }>(
-      "SELECT lane, items, bytes FROM lane_usage UNION ALL SELECT -1, items, bytes FROM receipt_usage WHERE id = 0",
+  private loaded(): Totals {
+    if (this.totals) return this.totals;
+    const totals: Totals = { lanes: [0, 1, 2].map(() => ({ ...ZERO })), receipts: { ...ZERO }, senders: new Map() };
+    const rows = this.sql.all<{ kind: string; lane: number; sender: string; items: number; bytes: number }>(
+      LIVE_USAGE_SQL,
     );
-    for (const { lane, items, bytes } of rows) {
-      const usage = lane === -1 ? this.receipts : lanes[lane];
-      if (usage) Object.assign(usage, { items, bytes });
+    for (const row of rows) {
+      if (row.kind === "receipt") {
+        add(totals.receipts, row.items, row.bytes);
+        continue;
+      }
+      const lane = totals.lanes[row.lane];
+      if (lane) add(lane, row.items, row.bytes);
+      const own = totals.senders.get(row.sender) ?? { ...ZERO };
+      add(own, row.items, row.bytes);
+      totals.senders.set(row.sender, own);
     }
-    this.lanes = lanes;
-    return lanes;
-  }
-
-  private senderUsage(): Map<string, Usage> {
-    if (this.senders) return this.senders;
-    const rows = this.sql.all<{ sender: string; items: number; bytes: number }>(
-      "SELECT sender, items, bytes FROM sender_usage",
-    );
-    this.senders = new Map(rows.map((r) => [r.sender, { items: r.items, bytes: r.bytes }]));
-    return this.senders;
+    this.totals = totals;
+    return totals;
   }
 
   /** Messages queued or in flight, over all lanes (receipts not counted). */
   total(): Usage {
     const total = { ...ZERO };
-    for (const lane of this.laneUsage()) {
-      total.items += lane.items;
-      total.bytes += lane.bytes;
-    }
+    for (const lane of this.loaded().lanes) add(total, lane.items, lane.bytes);
     return total;
   }
 
   /** Every item queued or in flight: messages and receipts. */
   liveItems(): number {
-    return this.total().items + this.receipts.items;
+    return this.total().items + this.loaded().receipts.items;
   }
 
   lane(rank: number): Usage {
-    return { ...(this.laneUsage()[rank] ?? ZERO) };
+    return { ...(this.loaded().lanes[rank] ?? ZERO) };
   }
 
   sender(sender: string): Usage {
-    return { ...(this.senderUsage().get(sender) ?? ZERO) };
+    return { ...(this.loaded().senders.get(sender) ?? ZERO) };
   }
 
-  /** Count an item in or out (delta +1 or −1): each table first, then its copy. */
+  /**
+   * Count an item in or out (delta +1 or −1), called right after the write that made its row
+   * live or finished it. Before the first load that write is already in what the load reads,
+   * so the load alone brings the totals up to date.
+   */
   account(row: Pick<ItemRow, "kind" | "lane" | "sender" | "bytes">, delta: 1 | -1): void {
+    if (!this.totals) {
+      this.loaded();
+      return;
+    }
     const bytes = row.bytes * delta;
-    const lanes = this.laneUsage();
     if (row.kind === "receipt") {
-      this.sql.run("UPDATE receipt_usage SET items = items + ?, bytes = bytes + ? WHERE id = 0", delta, bytes);
-      this.receipts.items += delta;
-      this.receipts.bytes += bytes;
+      add(this.totals.receipts, delta, bytes);
       return;
     }
-    this.sql.run("UPDATE lane_usage SET items = items + ?, bytes = bytes + ? WHERE lane = ?", delta, bytes, row.lane);
-    const lane = lanes[row.lane];
-    if (lane) {
-      lane.items += delta;
-      lane.bytes += bytes;
-    }
-    const senders = this.senderUsage();
+    const lane = this.totals.lanes[row.lane];
+    if (lane) add(lane, delta, bytes);
+    const senders = this.totals.senders;
     const own = senders.get(row.sender) ?? { ...ZERO };
-    const next = { items: own.items + delta, bytes: own.bytes + bytes };
-    if (next.items <= 0) {
-      // The row would be upserted only to be deleted (a sender with nothing queued has no row).
-      this.sql.run("DELETE FROM sender_usage WHERE sender = ?", row.sender);
-      senders.delete(row.sender);
-      return;
-    }
-    this.sql.run(
-      `INSERT INTO sender_usage (sender, items, bytes) VALUES (?, ?, ?)
-       ON CONFLICT (sender) DO UPDATE SET items = items + excluded.items, bytes = bytes + excluded.bytes`,
-      row.sender,
-      delta,
-      bytes,
-    );
-    senders.set(row.sender, next);
+    add(own, delta, bytes);
+    // A sender with nothing live has no entry: the map stays bounded by the live items.
+    if (own.items <= 0) senders.delete(row.sender);
+    else senders.set(row.sender, own);
   }
 
   /**
@@ -177,4 +182,9 @@ export class Capacity {
     }
     return victims;
   }
+}
+
+function add(usage: Usage, items: number, bytes: number): void {
+  usage.items += items;
+  usage.bytes += bytes;
 }
