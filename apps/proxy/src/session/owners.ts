@@ -34,6 +34,8 @@ export interface SessionOwners {
   readonly breaker: DeliveryBreaker;
   readonly receiptBreakers: DestinationBreakers;
   readonly outbox: ReceiptOutbox;
+  /** The queue's usage, kept in memory (status and the reconnect_ack read it). */
+  readonly capacity: Capacity;
   readonly queue: Queue;
   readonly delivery: Delivery;
   readonly connections: Connections;
@@ -127,8 +129,8 @@ export function wireOwners(ctx: DurableObjectState, env: Env, shell: ShellHost):
     deadlines,
     agentId,
   });
-  connections = new Connections({ state: ctx, sockets, sql, meta, metrics, config, delivery, agentId });
-  const observed = { sql, meta, metrics, admission, sockets, breaker, receiptBreakers };
+  connections = new Connections({ state: ctx, sockets, sql, meta, metrics, capacity, config, delivery, agentId });
+  const observed = { sql, meta, metrics, capacity, admission, sockets, breaker, receiptBreakers };
   reporter = new SummaryReporter({ sql, meta, metrics, env, agentId }, sockets, (now, hours) =>
     sessionStatus(observed, now, hours),
   );

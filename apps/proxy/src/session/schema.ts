@@ -119,18 +119,10 @@ export const SESSION_MIGRATIONS = [
   `ALTER TABLE metric_counters RENAME COLUMN hour TO period_start;
    ALTER TABLE metric_histograms RENAME COLUMN hour TO period_start;
    ALTER TABLE metric_latency_stats RENAME COLUMN hour TO period_start;`,
-  // v8 (issue 18): the usage counter tables go; queue/capacity.ts sums the live items once a
-  // session and keeps the totals in memory, so a send and an ack no longer write them. Two
-  // readers outside the queue still read lane_usage and receipt_usage (observation/status.ts,
-  // connections/handshake.ts): views of the same names and columns give them the same sums
-  // from the rows, read through the live-state indexes, until they ask Capacity instead.
+  // v8 (issue 18): the usage counter tables go. queue/capacity.ts sums the live items once a
+  // session starts and keeps the totals in memory (status and the reconnect_ack ask it), so a
+  // send and an ack no longer write them.
   `DROP TABLE lane_usage;
    DROP TABLE receipt_usage;
-   DROP TABLE sender_usage;
-   CREATE VIEW lane_usage AS
-     SELECT lane, COUNT(*) AS items, SUM(bytes) AS bytes FROM items
-     WHERE state IN ('queued', 'inflight') AND kind <> 'receipt' GROUP BY lane;
-   CREATE VIEW receipt_usage AS
-     SELECT 0 AS id, COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM items
-     WHERE state IN ('queued', 'inflight') AND kind = 'receipt';`,
+   DROP TABLE sender_usage;`,
 ] as const;

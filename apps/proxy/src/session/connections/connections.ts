@@ -13,6 +13,7 @@ import { newUlid } from "../../platform/ids.js";
 import type { Sql } from "../../platform/sql.js";
 import type { Delivery } from "../delivery/delivery.js";
 import { countConnectedTime, type SessionMetrics } from "../metrics.js";
+import type { Capacity } from "../queue/capacity.js";
 import type { Meta } from "../storage/meta.js";
 import { socketDeadline, sweepOrder } from "./deadlines.js";
 import { handshake } from "./handshake.js";
@@ -30,6 +31,7 @@ export interface ConnectionsHost {
   readonly sql: Sql;
   readonly meta: Meta;
   readonly metrics: SessionMetrics;
+  readonly capacity: Pick<Capacity, "lane" | "receipts">;
   readonly config: Pick<
     RelayConfig,
     "RELAY_STALE_AFTER_MS" | "RELAY_FAILOVER_AFTER_MS" | "RELAY_REVOCATION_MAX_STALE_SECONDS"

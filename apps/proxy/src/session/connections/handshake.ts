@@ -9,6 +9,7 @@ import { log } from "../../log.js";
 import type { Sql } from "../../platform/sql.js";
 import type { Delivery } from "../delivery/delivery.js";
 import { countConnectedTime, type SessionMetrics } from "../metrics.js";
+import type { Capacity } from "../queue/capacity.js";
 import type { Meta } from "../storage/meta.js";
 import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
 
@@ -19,6 +20,8 @@ export interface HandshakeHost {
   readonly sql: Sql;
   readonly meta: Meta;
   readonly metrics: SessionMetrics;
+  /** What is queued, for the `reconnect_ack` (the queue's owner keeps it). */
+  readonly capacity: Pick<Capacity, "lane" | "receipts">;
   readonly delivery: Pick<Delivery, "resume" | "start">;
   agentId(): string;
 }
@@ -77,21 +80,18 @@ function retire(s: HandshakeHost, socket: LiveSocket, reason: string): string {
 }
 
 function reconnectAck(
-  s: Pick<HandshakeHost, "sql" | "meta">,
+  s: Pick<HandshakeHost, "sql" | "meta" | "capacity">,
   socket: LiveSocket,
   role: "active" | "standby",
   offlineSinceMs: number | null,
   resync: boolean,
 ): ReconnectAckFrame {
-  const usage = s.sql.all<{ lane: number; items: number }>("SELECT lane, items FROM lane_usage");
-  const receipts = s.sql.one<{ items: number }>("SELECT items FROM receipt_usage WHERE id = 0")?.items ?? 0;
   const lanes = { critical: 0, normal: 0, low: 0 };
-  for (const row of usage) {
-    const name = PRIORITIES[row.lane];
-    if (name) lanes[name] = row.items;
-  }
+  PRIORITIES.forEach((name, rank) => {
+    lanes[name] = s.capacity.lane(rank).items;
+  });
   // Receipts for this agent travel in the critical lane.
-  lanes.critical += receipts;
+  lanes.critical += s.capacity.receipts().items;
   let expiredCount = 0;
   let expired: ReconnectAckFrame["expired"] = [];
   if (offlineSinceMs !== null) {

@@ -4,6 +4,7 @@ import type { Admission } from "../access/admission.js";
 import type { Sockets } from "../connections/sockets.js";
 import type { DeliveryBreaker } from "../delivery/breaker.js";
 import { metricsView, type SessionMetrics } from "../metrics.js";
+import type { Capacity } from "../queue/capacity.js";
 import type { DestinationBreakers } from "../receipts/destination-breakers.js";
 import type { Meta } from "../storage/meta.js";
 import { readCounters, readStatus, type SessionStatus } from "./status.js";
@@ -12,6 +13,7 @@ import { readCounters, readStatus, type SessionStatus } from "./status.js";
 export interface ObservedOwners {
   readonly sql: Sql;
   readonly meta: Meta;
+  readonly capacity: Pick<Capacity, "lane" | "receipts">;
   readonly metrics: Pick<SessionMetrics, "hours">;
   readonly admission: Pick<Admission, "agentId" | "known">;
   readonly sockets: Pick<Sockets, "status">;
@@ -25,6 +27,7 @@ export function sessionStatus(o: ObservedOwners, now: number, hours?: HourSummar
     {
       sql: o.sql,
       meta: o.meta,
+      usage: o.capacity,
       agentId: o.admission.agentId,
       known: o.admission.known,
       sockets: o.sockets.status(),

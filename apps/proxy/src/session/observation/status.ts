@@ -2,6 +2,7 @@ import { PRIORITIES } from "@clawrelay/protocol";
 import type { Sql } from "../../platform/sql.js";
 import type { StoredHealth } from "../connections/health.js";
 import type { MetricsView } from "../metrics.js";
+import type { Capacity } from "../queue/capacity.js";
 import { COUNTER_NAMES, type Meta } from "../storage/meta.js";
 
 export interface LaneStatus {
@@ -39,6 +40,8 @@ export interface SessionStatus {
 export interface StatusSources {
   sql: Sql;
   meta: Meta;
+  /** The queue's usage, kept by its owner (queue/capacity.ts). */
+  usage: Pick<Capacity, "lane" | "receipts">;
   agentId: string;
   known: boolean;
   sockets: ConnectionStatus[];
@@ -50,20 +53,12 @@ export interface StatusSources {
 
 /** The real, current state of a session, from counters and indexed lookups only (no scans). */
 export function readStatus(src: StatusSources, _now: number): SessionStatus {
-  const usage = src.sql.all<{ lane: number; items: number; bytes: number }>(
-    "SELECT lane, items, bytes FROM lane_usage ORDER BY lane",
-  );
-  const receipts = src.sql.one<{ items: number; bytes: number }>(
-    "SELECT items, bytes FROM receipt_usage WHERE id = 0",
-  ) ?? {
-    items: 0,
-    bytes: 0,
-  };
+  const receipts = src.usage.receipts();
   const lanes = {} as SessionStatus["queue"]["lanes"];
   let items = receipts.items;
   let bytes = receipts.bytes;
   PRIORITIES.forEach((name, rank) => {
-    const row = usage.find((u) => u.lane === rank) ?? { items: 0, bytes: 0 };
+    const row = src.usage.lane(rank);
     const oldest = src.sql.one<{ enqueued_at: number }>(
       "SELECT enqueued_at FROM items WHERE state = 'queued' AND lane = ? ORDER BY seq LIMIT 1",
       rank,

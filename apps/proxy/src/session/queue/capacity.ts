@@ -94,6 +94,11 @@ export class Capacity {
     return { ...(this.loaded().lanes[rank] ?? ZERO) };
   }
 
+  /** Receipts for this agent queued or in flight (counted apart from the caps). */
+  receipts(): Usage {
+    return { ...this.loaded().receipts };
+  }
+
   sender(sender: string): Usage {
     return { ...(this.loaded().senders.get(sender) ?? ZERO) };
   }
