@@ -11,9 +11,10 @@ import { connect, sessionStub } from "../support/socket.js";
  * without the pump's scan, and its rate bucket is held in memory (send 11 → 9). The trace's hops
  * and the send bucket's row are written behind too (send 9 → 6, ack 6 → 5, processed 5 → 4).
  * Queue usage is kept in memory only, summed from the live items once a session, so a send and
- * an ack write no counter rows (send 6 → 4, ack 5 → 3).
+ * an ack write no counter rows (send 6 → 4, ack 5 → 3). The scheduler keeps the stored deadlines
+ * instead of reading them after every event (send 4 → 3, ack 3 → 2, processed 4 → 3).
  */
-const BUDGET = { send: 4, ack: 3, processed: 4 } as const;
+const BUDGET = { send: 3, ack: 2, processed: 3 } as const;
 
 /** Counts every `exec` on the session's storage while `counting` is on. */
 async function tapStatements(agentId: string) {
