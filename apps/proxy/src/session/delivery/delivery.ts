@@ -98,13 +98,15 @@ export class Delivery {
   private sendBatch(socket: LiveSocket, rows: DeliverRow[], now: number): number {
     const { frame, batch } = deliverFrame(rows);
     const deadline = now + this.s.config.RELAY_ACK_TIMEOUT_MS;
-    // The batch was just read as queued: one statement puts it all in flight; its hops are written behind.
+    // The batch was just read as queued: one statement puts it all in flight; its hops are written
+    // behind. A lone item (a send's, the usual case below saturation) needs no json_each.
+    const lone = batch.length === 1 ? batch[0] : undefined;
     this.s.sql.run(
       `UPDATE items SET state = 'inflight', attempts = attempts + 1, ack_deadline = ?, connector_id = ?, next_attempt_at = 0
-       WHERE seq IN (SELECT value FROM json_each(?))`,
+       WHERE ${lone ? "seq = ?" : "seq IN (SELECT value FROM json_each(?))"}`,
       deadline,
       socket.data.connectionId,
-      JSON.stringify(batch.map((row) => row.seq)),
+      lone ? lone.seq : JSON.stringify(batch.map((row) => row.seq)),
     );
     this.s.deadlines.made("ack", deadline);
     this.inFlightCount.moved(batch.length);
