@@ -1,5 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { Sql } from "../src/platform/sql.js";
+import { HopLog, MAX_PENDING_HOPS } from "../src/session/queue/trace.js";
 import { METRICS_FLUSH_AFTER_MS } from "../src/session/write-behind.js";
 import type { TestAgent } from "./support/agents.js";
 import { setClock } from "./support/clock.js";
@@ -93,5 +95,19 @@ describe("trace hops written behind", () => {
     expect(await runDurableObjectAlarm(sessionStub(bob.id))).toBe(true);
     expect(await stored(bob, id)).toEqual({ state: null, attempts: null, hops: [], orphans: 0 });
     socket.close();
+  });
+
+  it("never holds more than MAX_PENDING_HOPS in memory", async () => {
+    const bob = await knownAgent("bob.bound");
+    const counts = await runInDurableObject(sessionStub(bob.id), (_instance, state) => {
+      const log = new HopLog(new Sql(state.storage.sql));
+      const rows = () =>
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM hops WHERE item_id LIKE 'bound-%'").one().n;
+      for (let i = 1; i < MAX_PENDING_HOPS; i++) log.recordOne(`bound-${i}`, "enqueued", i);
+      const before = rows();
+      log.recordOne("bound-last", "enqueued", MAX_PENDING_HOPS);
+      return { before, after: rows(), pending: log.hasPending() };
+    });
+    expect(counts).toEqual({ before: 0, after: MAX_PENDING_HOPS, pending: false });
   });
 });

@@ -29,6 +29,9 @@ export interface Hop {
 /** Rows per INSERT: four bound values each, under SQLite's (and the runtime's) 100 per statement. */
 const HOPS_PER_STATEMENT = 25;
 
+/** Hops held in memory at most before they are written, whatever the write-behind's deadline. */
+export const MAX_PENDING_HOPS = 2_000;
+
 /**
  * The trace's hops, written behind (session/write-behind.ts): four hop INSERTs a message in
  * steady traffic were a third of its statements (issue 18). Held in memory in the order they
@@ -54,6 +57,9 @@ export class HopLog implements WrittenBehind {
       this.pending.push(hop);
       if (hop.hop === "sent") this.sentPending.add(hop.itemId);
     }
+    // Bounded: a backlog drains at thousands of items a second, and 5 s of their hops would be
+    // tens of megabytes in an object allotted 128 MB. Written early, they are batched as well.
+    if (this.pending.length >= MAX_PENDING_HOPS) this.flush();
   }
 
   recordOne(itemId: string, hop: HopName, at: number, detail?: Record<string, unknown>): void {
