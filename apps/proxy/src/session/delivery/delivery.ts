@@ -61,11 +61,9 @@ export class Delivery {
     const active = this.sockets.active();
     if (!active) return;
     let inFlight = this.inFlight();
-    // Every live item is queued or in flight: with none queued, nothing can be due (delayed and
-    // backed-off items are queued ones), so the scan is skipped.
+    // Live items are queued or in flight: with none queued (delayed, backed-off ones count), no scan.
     let queued = this.s.outcomes.liveItems() - inFlight;
-    // A send's new item when it is the only queued one: due now (no delay, never attempted) and
-    // first in lane order, so the scan would find exactly it. Anything else takes the scan.
+    // A send's new item, the only queued one, is what the scan would find (due now, first in lane order).
     let ready: DeliverRow[] | null = justQueued !== null && queued === 1 ? [justQueued] : null;
     for (;;) {
       if (queued <= 0) return;
@@ -199,11 +197,9 @@ export class Delivery {
     }
     if (!["acked", "inflight", "queued"].includes(row.state)) return;
     if (row.state !== "acked") {
-      // A connector reports an outcome only for an item it stored, so the outcome implies the
-      // ack. That ack may have been lost with a socket, or be handled after this frame: workerd
-      // does not always hand a session one socket's messages in the order they were sent (seen
-      // in local workerd under CPU load). Ack first, so a requested `delivered` receipt still
-      // comes before the terminal one, and the item leaves the queue's accounting once.
+      // An outcome implies the ack (a connector reports only items it stored), which may have been
+      // lost with a socket or come after this frame (workerd may reorder one socket's messages
+      // under CPU load). Ack first: a `delivered` receipt precedes the terminal one, once.
       this.ack([row.id], now);
       row = selectEverSent<OutcomeRow>(this.s.sql, this.s.trace, select, id);
       if (!row || row.terminal !== null) return;
@@ -212,10 +208,9 @@ export class Delivery {
   }
 
   /**
-   * A standby was promoted. The breaker's failures and the items' redelivery backoffs were the
-   * previous active connector not answering: the promoted one starts with a closed breaker and
-   * everything due now, so it gets what was in flight at once and in lane order (PROTOCOL.md §6),
-   * not after the old connector's breaker and backoffs have run out.
+   * A standby was promoted. The breaker's failures and the backoffs were the old connector not
+   * answering: the promoted one starts with a closed breaker and everything due now, so it gets
+   * what was in flight at once and in lane order (PROTOCOL.md §6).
    */
   private handOver(now: number): void {
     if (this.breaker.success() === "closed") {
@@ -226,10 +221,9 @@ export class Delivery {
   }
 
   /**
-   * A connector's reconnect, before its `reconnect_ack` (which must show what this changes):
-   * what the sockets it replaced had in flight goes back to the queue; its `lastReceivedId`, when
-   * the relay sent that item, counts as the ack that may have been lost; orphans are requeued.
-   * Returns whether the connector must resync (PROTOCOL.md §6).
+   * A reconnect, before its `reconnect_ack` (which must show this): the replaced sockets' items go
+   * back to the queue; a `lastReceivedId` the relay sent counts as the ack that may have been
+   * lost; orphans are requeued. Returns whether the connector must resync (PROTOCOL.md §6).
    */
   resume(retired: readonly string[], lastReceivedId: string | null, now: number): { resync: boolean } {
     const { sql, trace } = this.s;
@@ -243,9 +237,8 @@ export class Delivery {
   }
 
   /**
-   * After the `reconnect_ack`: an active connector starts receiving. A takeover replaces another
-   * connector: like a promoted standby, it starts with a closed breaker and everything due now,
-   * not behind the backoffs the superseded one earned.
+   * After the `reconnect_ack`: an active connector starts receiving. A takeover, like a promoted
+   * standby, starts with a closed breaker and everything due now (not the superseded one's backoffs).
    */
   start(role: "active" | "standby", tookOver: boolean, now: number): void {
     if (tookOver) this.handOver(now);
