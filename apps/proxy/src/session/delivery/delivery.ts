@@ -4,7 +4,7 @@ import { log } from "../../log.js";
 import type { Sql } from "../../platform/sql.js";
 import type { LiveSocket, Sockets } from "../connections/sockets.js";
 import type { SessionMetrics } from "../metrics.js";
-import type { Outcomes } from "../queue/outcomes.js";
+import type { DeliveryOutcomes } from "../queue/outcomes.js";
 import type { Queue } from "../queue/queue.js";
 import type { Hop, HopLog } from "../queue/trace.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
@@ -15,7 +15,7 @@ import type { DeliveryBreaker } from "./breaker.js";
 import { InFlightCount } from "./in-flight.js";
 import { needsResync, requeueConnection, requeueOrphans } from "./requeue.js";
 import { resolveFailure } from "./resolve.js";
-import { deliverFrame, EVER_SENT, redeliveryDelay, selectEverSent } from "./wire.js";
+import { deliverFrame, EVER_SENT, finishRequeued, redeliveryDelay, selectEverSent } from "./wire.js";
 
 const SWEEP_BATCH = 500;
 
@@ -27,7 +27,7 @@ export interface DeliveryHost {
   /** The connector sockets: delivery goes to the active one; the others' connection ids are live. */
   readonly sockets: Pick<Sockets, "active" | "all">;
   readonly breaker: DeliveryBreaker;
-  readonly outcomes: Pick<Outcomes, "finish" | "terminate" | "finishedInFlight" | "liveItems">;
+  readonly outcomes: DeliveryOutcomes;
   /** The message a send just queued, handed to the pump that follows it. */
   readonly queue: Pick<Queue, "takeJustQueued">;
   readonly receipts: Pick<ReceiptEmitter, "emit">;
@@ -126,11 +126,10 @@ export class Delivery {
 
   ack(ids: readonly string[], now: number): number {
     let acked = 0;
-    const select = `SELECT ${OUTCOME_COLUMNS.sql} FROM items WHERE id = ? AND state IN ('inflight', 'queued') AND ${EVER_SENT}`;
     for (const id of ids) {
-      const row = selectEverSent<OutcomeRow>(this.s.sql, this.s.trace, select, id);
+      // In flight, the usual case, is one statement; an item requeued after it went out, more.
+      const row = this.s.outcomes.finishInFlight(id, now) ?? finishRequeued(this.s, id, now);
       if (!row) continue; // unknown, never sent, or already finished: no effect
-      this.s.outcomes.finish(row, "acked", now);
       acked++;
       if (row.kind === "message") {
         const hop: Hop = { itemId: row.id, hop: "acked", at: now };
@@ -188,6 +187,7 @@ export class Delivery {
     reason: string | undefined,
     now: number,
   ): void {
+    if (this.s.outcomes.terminateAcked(id, outcome, now, reason)) return; // the usual case, one statement
     const select = `SELECT ${OUTCOME_COLUMNS.sql} FROM items WHERE id = ? AND kind = 'message' AND ${EVER_SENT}`;
     let row = selectEverSent<OutcomeRow>(this.s.sql, this.s.trace, select, id);
     if (!row) return;

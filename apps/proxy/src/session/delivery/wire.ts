@@ -1,7 +1,8 @@
 import { type DeliverItem, PROTOCOL_LIMITS, type Receipt } from "@clawrelay/protocol";
 import type { Row, Sql } from "../../platform/sql.js";
 import type { HopLog } from "../queue/trace.js";
-import { conversationFields, type DeliverRow, laneName } from "../storage/items.js";
+import type { Outcomes } from "../queue/outcomes.js";
+import { conversationFields, type DeliverRow, laneName, OUTCOME_COLUMNS, type OutcomeRow } from "../storage/items.js";
 
 /** Redelivery backoff: 1 s doubling to 60 s, ±20 % jitter; critical items skip it (PROTOCOL.md §5). */
 export function redeliveryDelay(attempts: number, lane: number, random = Math.random): number {
@@ -40,6 +41,22 @@ export function selectEverSent<T extends Row>(
   if (row !== null || !trace.holdsSent(id)) return row;
   trace.flush();
   return sql.one<T>(query, id);
+}
+
+/**
+ * The ack of an item that is not in flight but went out before (a nack or a closed socket gave it
+ * back to the queue; the connector may still hold it): finished as acked. Null: unknown, never
+ * sent, or already finished.
+ */
+export function finishRequeued(
+  host: { sql: Sql; trace: Pick<HopLog, "holdsSent" | "flush">; outcomes: Pick<Outcomes, "finish"> },
+  id: string,
+  now: number,
+): OutcomeRow | null {
+  const select = `SELECT ${OUTCOME_COLUMNS.sql} FROM items WHERE id = ? AND state IN ('inflight', 'queued') AND ${EVER_SENT}`;
+  const row = selectEverSent<OutcomeRow>(host.sql, host.trace, select, id);
+  if (row !== null) host.outcomes.finish(row, "acked", now);
+  return row;
 }
 
 const encoder = new TextEncoder();

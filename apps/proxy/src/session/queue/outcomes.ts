@@ -2,7 +2,7 @@ import type { ReceiptStatus } from "@clawrelay/protocol";
 import type { Sql } from "../../platform/sql.js";
 import type { SessionMetrics } from "../metrics.js";
 import type { ReceiptEmitter } from "../receipts/emit.js";
-import { type ItemState, LIVE_STATES, type OutcomeRow } from "../storage/items.js";
+import { type ItemState, LIVE_STATES, OUTCOME_COLUMNS, type OutcomeRow } from "../storage/items.js";
 import type { DeadlineNotes } from "../time/scheduler.js";
 import type { Capacity } from "./capacity.js";
 
@@ -18,6 +18,12 @@ export interface OutcomesHost {
 
 const FINISH_COLUMNS =
   "state = ?, payload = NULL, ack_deadline = NULL, delayed_due = NULL, next_attempt_at = 0, finished_at = ?";
+
+/** What delivery asks of the outcomes (acks, reports, timeouts). */
+export type DeliveryOutcomes = Pick<
+  Outcomes,
+  "finish" | "finishInFlight" | "terminate" | "terminateAcked" | "finishedInFlight" | "liveItems"
+>;
 
 /** How items leave the live queue: finished (acked, or a receipt item) or terminated with an outcome. */
 export class Outcomes {
@@ -40,6 +46,24 @@ export class Outcomes {
     this.left(row, state, now);
   }
 
+  /**
+   * The usual ack: an item in flight, finished as acked by one statement that reads the row back
+   * (null: not in flight; the caller looks further). In flight implies sent, so no trace lookup.
+   */
+  finishInFlight(id: string, now: number): OutcomeRow | null {
+    const row = this.host.sql.one<OutcomeRow>(
+      `UPDATE items SET ${FINISH_COLUMNS} WHERE id = ? AND state = 'inflight' RETURNING ${OUTCOME_COLUMNS.sql}`,
+      "acked",
+      now,
+      id,
+    );
+    if (row === null) return null;
+    // RETURNING reads the new values; the accounting goes by the state the item left.
+    row.state = "inflight";
+    this.left(row, "acked", now);
+    return row;
+  }
+
   /** The row is finished in storage: its accounting and its copy follow (once, by its state). */
   private left(row: OutcomeRow, state: ItemState, now: number): void {
     this.host.deadlines.made("finished", now);
@@ -58,9 +82,8 @@ export class Outcomes {
       this.finish(row, status, now);
       return true;
     }
-    const { sql, metrics } = this.host;
     const won =
-      sql.run(
+      this.host.sql.run(
         `UPDATE items SET terminal = ?, ${FINISH_COLUMNS} WHERE seq = ? AND terminal IS NULL`,
         status,
         status,
@@ -68,6 +91,32 @@ export class Outcomes {
         row.seq,
       ) > 0;
     if (!won) return false;
+    this.ended(row, status, now, reason);
+    return true;
+  }
+
+  /**
+   * The usual outcome report: a message acked and not yet ended gets its terminal status in one
+   * statement that reads the row back (false: not such a message; the caller looks further).
+   */
+  terminateAcked(id: string, status: Extract<ReceiptStatus, ItemState>, now: number, reason?: string): boolean {
+    const row = this.host.sql.one<OutcomeRow>(
+      `UPDATE items SET terminal = ?, ${FINISH_COLUMNS}
+       WHERE id = ? AND kind = 'message' AND state = 'acked' AND terminal IS NULL RETURNING ${OUTCOME_COLUMNS.sql}`,
+      status,
+      status,
+      now,
+      id,
+    );
+    if (row === null) return false;
+    row.state = "acked";
+    this.ended(row, status, now, reason);
+    return true;
+  }
+
+  /** A message's terminal status is stored: its accounting, metrics, hop and receipt follow. */
+  private ended(row: OutcomeRow, status: Extract<ReceiptStatus, ItemState>, now: number, reason?: string): void {
+    const { metrics } = this.host;
     row.terminal = status;
     this.left(row, status, now);
     metrics.count("messages_out", { peer: row.sender, outcome: status }, 1, now);
@@ -75,6 +124,5 @@ export class Outcomes {
     // The outcome's hop goes in with the receipt's, in one statement.
     const hop = { itemId: row.id, hop: status, at: now, detail: reason ? { reason } : undefined };
     this.host.receipts.emit(row, status, now, reason, [hop]);
-    return true;
   }
 }
