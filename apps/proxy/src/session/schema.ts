@@ -125,4 +125,8 @@ export const SESSION_MIGRATIONS = [
   `DROP TABLE lane_usage;
    DROP TABLE receipt_usage;
    DROP TABLE sender_usage;`,
+  // v9 (issue 18): items_pending goes. It served one rare read (the oldest live item, for status
+  // and the reconnect_ack), which OLDEST_LIVE_SQL answers from items_ready and items_inflight,
+  // while every send inserted into it and every ack deleted from it (one more page per commit).
+  `DROP INDEX items_pending;`,
 ] as const;

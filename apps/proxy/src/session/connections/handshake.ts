@@ -10,6 +10,7 @@ import type { Sql } from "../../platform/sql.js";
 import type { Delivery } from "../delivery/delivery.js";
 import { countConnectedTime, type SessionMetrics } from "../metrics.js";
 import type { Capacity } from "../queue/capacity.js";
+import { OLDEST_LIVE_SQL } from "../storage/items.js";
 import type { Meta } from "../storage/meta.js";
 import { closeSocket, type LiveSocket, type Sockets, sendFrame } from "./sockets.js";
 
@@ -108,9 +109,7 @@ function reconnectAck(
       )
       .map((r) => ({ id: r.id, correlationId: r.correlation_id, from: r.sender, expiredAt: r.finished_at }));
   }
-  const oldest = s.sql.one<{ enqueued_at: number }>(
-    "SELECT enqueued_at FROM items WHERE state IN ('queued', 'inflight') ORDER BY seq LIMIT 1",
-  );
+  const oldest = s.sql.one<{ enqueued_at: number }>(OLDEST_LIVE_SQL);
   return {
     type: "reconnect_ack",
     sessionId: socket.data.connectionId,

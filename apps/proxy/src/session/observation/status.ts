@@ -3,6 +3,7 @@ import type { Sql } from "../../platform/sql.js";
 import type { StoredHealth } from "../connections/health.js";
 import type { MetricsView } from "../metrics.js";
 import type { Capacity } from "../queue/capacity.js";
+import { OLDEST_LIVE_SQL } from "../storage/items.js";
 import { COUNTER_NAMES, type Meta } from "../storage/meta.js";
 
 export interface LaneStatus {
@@ -67,9 +68,7 @@ export function readStatus(src: StatusSources, _now: number): SessionStatus {
     items += row.items;
     bytes += row.bytes;
   });
-  const oldest = src.sql.one<{ enqueued_at: number }>(
-    "SELECT enqueued_at FROM items WHERE state IN ('queued', 'inflight') ORDER BY seq LIMIT 1",
-  );
+  const oldest = src.sql.one<{ enqueued_at: number }>(OLDEST_LIVE_SQL);
   return {
     agentId: src.agentId,
     known: src.known,

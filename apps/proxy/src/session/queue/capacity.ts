@@ -18,7 +18,7 @@ const LIVE = `state IN (${LIVE_STATES.map((state) => `'${state}'`).join(", ")})`
 
 /**
  * The live items summed as `account` sums them, read once a session: through a partial index on
- * the live states (SQLite picks items_expiry, like items_pending; a plan test checks it), so the
+ * the live states (SQLite picks items_expiry; a plan test checks it), so the
  * finished records are not read.
  * Every column is needed (kind sets receipts apart; lane, sender and bytes are what is summed);
  * an index covering them would be maintained by every send and ack for one read a session.

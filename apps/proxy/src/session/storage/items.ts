@@ -54,6 +54,18 @@ export const DELIVER_COLUMNS = columns(
 export type DeliverRow = Pick<ItemRow, (typeof DELIVER_COLUMNS.keys)[number]>;
 
 /**
+ * When the oldest live item (queued or in flight, messages and receipts) was enqueued; no row
+ * when there is none. The lowest seq of the first queued item of each lane (items_ready) and of
+ * the items in flight (items_inflight: at most the in-flight window), so no index is kept for
+ * this read alone (schema v9) and finished records are never scanned.
+ */
+export const OLDEST_LIVE_SQL = `SELECT enqueued_at FROM items WHERE seq = (SELECT MIN(seq) FROM (
+     SELECT (SELECT seq FROM items WHERE state = 'queued' AND lane = 0 ORDER BY seq LIMIT 1) AS seq
+     UNION ALL SELECT (SELECT seq FROM items WHERE state = 'queued' AND lane = 1 ORDER BY seq LIMIT 1)
+     UNION ALL SELECT (SELECT seq FROM items WHERE state = 'queued' AND lane = 2 ORDER BY seq LIMIT 1)
+     UNION ALL SELECT MIN(seq) FROM items INDEXED BY items_inflight WHERE state = 'inflight'))`;
+
+/**
  * What ending an item needs — an ack, a processed report, an ack timeout: its accounting, its
  * terminal guard, its metrics and its receipt — and no payload (up to 256 KiB, dropped anyway).
  */
