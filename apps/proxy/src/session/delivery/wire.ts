@@ -1,7 +1,7 @@
 import { type DeliverItem, PROTOCOL_LIMITS, type Receipt } from "@clawrelay/protocol";
 import type { Row, Sql } from "../../platform/sql.js";
-import type { HopLog } from "../queue/trace.js";
 import type { Outcomes } from "../queue/outcomes.js";
+import type { HopLog } from "../queue/trace.js";
 import { conversationFields, type DeliverRow, laneName, OUTCOME_COLUMNS, type OutcomeRow } from "../storage/items.js";
 
 /** Redelivery backoff: 1 s doubling to 60 s, ±20 % jitter; critical items skip it (PROTOCOL.md §5). */
