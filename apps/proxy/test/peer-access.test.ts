@@ -17,7 +17,11 @@ function rows(agentId: string, query: string, ...params: string[]): Promise<numb
   );
 }
 const noncesFrom = (session: string, sender: string) =>
-  rows(session, "SELECT COUNT(*) AS n FROM nonces WHERE sender = ?", sender);
+  rows(
+    session,
+    "SELECT (SELECT COUNT(*) FROM nonces_even WHERE sender = ?1) + (SELECT COUNT(*) FROM nonces_odd WHERE sender = ?1) AS n",
+    sender,
+  );
 
 /** Stops the clock, so the session's read bucket refills only when the test says. */
 function freezeClock(agentId: string): Promise<void> {
@@ -77,7 +81,9 @@ describe("reading another agent's message records", () => {
     const res = await readRecord(alice, ghost);
     expect(res.status).toBe(404);
     expect(await errorCode(res)).toBe("not_found");
-    expect(await rows(ghost, "SELECT COUNT(*) AS n FROM nonces")).toBe(0);
+    expect(
+      await rows(ghost, "SELECT (SELECT COUNT(*) FROM nonces_even) + (SELECT COUNT(*) FROM nonces_odd) AS n"),
+    ).toBe(0);
     expect(await rows(ghost, "SELECT COUNT(*) AS n FROM meta")).toBe(0);
   });
 });

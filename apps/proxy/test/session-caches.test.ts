@@ -1,11 +1,11 @@
-import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { errorCode, signedCall, type TestAgent } from "./support/agents.js";
+import type { TestAgent } from "./support/agents.js";
 import { knownAgent, sendOk } from "./support/session.js";
 import { agreeing, cacheView } from "./support/session-caches.js";
-import { advanceClock, connect, fireAlarm, sessionStub } from "./support/socket.js";
+import { advanceClock, connect, fireAlarm } from "./support/socket.js";
 
-/** The in-memory copies of issue 18 (in-flight count, queue usage, oldest nonce) against SQLite. */
+/** The in-memory copies of issue 18 (in-flight count, queue usage) against SQLite. */
 const settled = async (agent: TestAgent) => {
   const view = await cacheView(agent.id);
   expect(view).toEqual(agreeing(view));
@@ -67,40 +67,5 @@ describe("delivery's in-flight count", () => {
     await expect.poll(async () => (await cacheView(bob.id)).inFlight.rows).toBe(0);
     expect((await settled(bob)).liveItems.rows).toBe(0);
     socket.close();
-  });
-});
-
-describe("nonce sweep (PROTOCOL.md §3)", () => {
-  const status = (agent: TestAgent, nonce: string) =>
-    signedCall(agent, "GET", `/v1/agents/${agent.id}/status`, { nonce });
-  const nonceRows = (agentId: string) =>
-    runInDurableObject(sessionStub(agentId), (_i, state) =>
-      state.storage.sql
-        .exec<{ nonce: string; expired: number }>("SELECT nonce, expires_at < ? AS expired FROM nonces", Date.now())
-        .toArray(),
-    );
-  const nonce = (i: number) => `c3dlZXAtY2FjaGUtbm9uY2Ut${String(i).padStart(4, "0")}`;
-
-  it("a sweep skipped or batched never lets a live nonce be replayed, and expired rows still go", async () => {
-    const carol = await knownAgent("carol.sweep");
-    for (let i = 0; i < 40; i++) expect((await status(carol, nonce(i))).status).toBe(200);
-    await advanceClock(carol.id, 300_000);
-    expect((await status(carol, nonce(100))).status).toBe(200);
-    await advanceClock(carol.id, 301_000); // the first 41 nonces expired; nonce(100) has 299 s left
-    expect((await status(carol, nonce(101))).status).toBe(200);
-    expect((await nonceRows(carol.id)).filter((r) => r.expired).length).toBe(41 - 32);
-    const replay = await status(carol, nonce(100));
-    expect(replay.status).toBe(401);
-    expect(await errorCode(replay)).toBe("replayed_nonce");
-    const rows = await nonceRows(carol.id);
-    expect(rows.filter((r) => r.expired)).toEqual([]);
-    expect(rows.map((r) => r.nonce).sort()).toEqual([nonce(100), nonce(101)]);
-    // An expired (and swept) nonce is taken again; a live one is still refused.
-    expect((await status(carol, nonce(0))).status).toBe(200);
-    expect(await errorCode(await status(carol, nonce(101)))).toBe("replayed_nonce");
-    // Past nonce(100)'s expiry (the oldest the session knows of after its sweep), it goes too.
-    await advanceClock(carol.id, 300_000);
-    expect((await status(carol, nonce(102))).status).toBe(200);
-    expect((await nonceRows(carol.id)).map((r) => r.nonce).sort()).toEqual([nonce(0), nonce(101), nonce(102)]);
   });
 });

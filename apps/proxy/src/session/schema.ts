@@ -1,3 +1,5 @@
+import { PROTOCOL_LIMITS } from "@clawrelay/protocol";
+
 /**
  * Versioned schema of one relay session (one agent). One row per item, never a blob for the
  * queue; every query the session runs has an index, mostly partial ones on the live states so
@@ -5,6 +7,9 @@
  *
  * Lanes are stored as ranks (0 critical, 1 normal, 2 low) so "lane, then arrival" is one index.
  */
+/** The replay window a stored nonce lives for, in ms (v10 sorts stored nonces by it). */
+const NONCE_WINDOW_MS = PROTOCOL_LIMITS.nonceWindowSeconds * 1000;
+
 export const SESSION_MIGRATIONS = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -129,4 +134,25 @@ export const SESSION_MIGRATIONS = [
   // and the reconnect_ack), which OLDEST_LIVE_SQL answers from items_ready and items_inflight,
   // while every send inserted into it and every ack deleted from it (one more page per commit).
   `DROP INDEX items_pending;`,
+  // v10 (issue 18): nonces in two tables by the parity of the window-long generation they were
+  // stored in (access/nonces.ts), so none is swept one by one and none needs an expiry index. The
+  // stored ones are carried over into the table of their generation (stored at expires_at minus
+  // the window), and the latest such generation is recorded as the last one emptied, so no live
+  // nonce is dropped and a replay is refused across the upgrade.
+  `CREATE TABLE nonces_even (
+     sender TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
+     PRIMARY KEY (sender, nonce)
+   ) WITHOUT ROWID;
+   CREATE TABLE nonces_odd (
+     sender TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
+     PRIMARY KEY (sender, nonce)
+   ) WITHOUT ROWID;
+   INSERT INTO nonces_even SELECT sender, nonce, expires_at FROM nonces
+     WHERE ((expires_at - ${NONCE_WINDOW_MS}) / ${NONCE_WINDOW_MS}) % 2 = 0;
+   INSERT INTO nonces_odd SELECT sender, nonce, expires_at FROM nonces
+     WHERE ((expires_at - ${NONCE_WINDOW_MS}) / ${NONCE_WINDOW_MS}) % 2 = 1;
+   INSERT INTO meta (key, value)
+     SELECT 'nonce_generation', CAST(MAX((expires_at - ${NONCE_WINDOW_MS}) / ${NONCE_WINDOW_MS}) AS TEXT) FROM nonces
+     HAVING COUNT(*) > 0;
+   DROP TABLE nonces;`,
 ] as const;

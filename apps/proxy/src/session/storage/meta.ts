@@ -11,6 +11,8 @@ export type MetaKey =
   | "known"
   | "known_since"
   | "home_relay"
+  // access: the latest nonce generation whose table was emptied (access/nonces.ts)
+  | "nonce_generation"
   // queue: the agent's per-peer policy
   | "policy"
   // delivery: the relay → connector breaker, and the last acked message (reconnect_ack)

@@ -20,7 +20,7 @@ export interface DueWorkHost {
 /**
  * What the one alarm does (PROTOCOL.md §5): expiry, ack timeouts and redelivery, stale sockets
  * and handshake deadlines, delayed notices, breaker probes, receipt retries (flushed by the
- * caller), the sweeping of old records, nonces and idempotency keys, and the counters and
+ * caller), the sweeping of old records and idempotency keys, and the counters and
  * metrics written behind. Each sweep is batched; whatever is left makes the next wake due at once.
  */
 export function runDueWork(w: DueWorkHost, now: number): void {
