@@ -6,22 +6,35 @@ const MAX_COALESCED_ITEMS = PROTOCOL_LIMITS.maxIdsPerFrame;
 /** The most ids one ack frame may carry (the frame schema's bound). */
 const MAX_ACK_IDS = PROTOCOL_LIMITS.maxIdsPerFrame;
 /**
- * How long an ack may wait for more ids. Every frame costs the relay session one event (and a
- * storage commit before its next answer goes out); acks are off every latency path — the agent
- * gets an item once it is committed here, not once the relay heard of it — so they go in bulk.
+ * How long acks wait for more ids. Every frame costs the relay session one event (about as much
+ * CPU as a message's own work, issue 18) and acks are off every latency path — the agent gets an
+ * item once it is committed here, not once the relay heard of it — so they go in bulk: once the
+ * deliveries pause for ACK_QUIET_MS (the relay may be waiting on its in-flight window), at the
+ * latest ACK_MAX_DELAY_MS after the first id, and at once with a full deliver frame's worth, so
+ * a backlog's 64-item frames are acked as they commit and the default window (256) never waits.
+ * Quiet 10 ms kept most of the cost (deliveries of 32 senders pause that long all the time); a
+ * window set below 64 items caps delivery at about window / 25 ms.
  */
-export const ACK_DELAY_MS = 10;
+export const ACK_QUIET_MS = 25;
+export const ACK_MAX_DELAY_MS = 50;
+const ACK_AT_IDS = PROTOCOL_LIMITS.maxItemsPerDeliverFrame;
 
 export interface CoalescerTiming {
   /** Run `run` after `delayMs`; 0 means on the next turn of the event loop. */
   schedule(run: () => void, delayMs: number): void;
 }
 
-const systemTiming: CoalescerTiming = {
+/** The ack coalescer also reads the time, to tell a pause in the deliveries from a stream. */
+export interface AckTiming extends CoalescerTiming {
+  now(): number;
+}
+
+const systemTiming: AckTiming = {
   schedule: (run, delayMs) => {
     if (delayMs <= 0) setImmediate(run);
     else setTimeout(run, delayMs);
   },
+  now: () => performance.now(),
 };
 
 /**
@@ -99,25 +112,29 @@ export class DeliverCoalescer {
 }
 
 /**
- * Ids of committed items, acked in bulk: one ack frame every ACK_DELAY_MS (or at once past
- * MAX_ACK_IDS). `flush()` sends what waits now — before any other frame on the socket, so the
- * relay always hears of an item's ack before its `processed` report.
+ * Ids of committed items, acked in bulk (see ACK_QUIET_MS). `flush()` sends what waits now —
+ * before any other frame on the socket, so the relay always hears of an item's ack before its
+ * `processed` report.
  */
 export class AckCoalescer {
   private ids: string[] = [];
-  private readonly scheduler: FlushScheduler;
+  private firstAt = 0;
+  private lastAt = 0;
+  private armed = false;
 
   constructor(
     private readonly send: (ids: string[]) => void,
-    timing: CoalescerTiming = systemTiming,
-  ) {
-    this.scheduler = new FlushScheduler(() => this.flush(), ACK_DELAY_MS, timing);
-  }
+    private readonly timing: AckTiming = systemTiming,
+  ) {}
 
   add(ids: readonly string[]): void {
     if (ids.length === 0) return;
+    const now = this.timing.now();
+    if (this.ids.length === 0) this.firstAt = now;
+    this.lastAt = now;
     this.ids.push(...ids);
-    this.scheduler.added(this.ids.length >= MAX_ACK_IDS);
+    if (this.ids.length >= ACK_AT_IDS) this.flush();
+    else this.arm(ACK_QUIET_MS);
   }
 
   flush(): void {
@@ -127,5 +144,24 @@ export class AckCoalescer {
   /** Forget what waits (its socket closed: the relay puts those items back and sends them again). */
   clear(): void {
     this.ids = [];
+  }
+
+  private arm(delayMs: number): void {
+    if (this.armed) return;
+    this.armed = true;
+    this.timing.schedule(() => {
+      this.armed = false;
+      this.due();
+    }, delayMs);
+  }
+
+  /** A timer fired: send after a pause or the longest wait, else look again when one of them ends. */
+  private due(): void {
+    if (this.ids.length === 0) return;
+    const now = this.timing.now();
+    const quietFor = now - this.lastAt;
+    const waited = now - this.firstAt;
+    if (quietFor >= ACK_QUIET_MS || waited >= ACK_MAX_DELAY_MS) this.flush();
+    else this.arm(Math.max(1, Math.min(ACK_QUIET_MS - quietFor, ACK_MAX_DELAY_MS - waited)));
   }
 }

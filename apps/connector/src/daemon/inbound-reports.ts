@@ -5,7 +5,12 @@ import type { PendingReport } from "./store-inbox.js";
 
 /** The most reports one batched `processed` frame may carry (the frame schema's bound). */
 const MAX_REPORTS_PER_FRAME = PROTOCOL_LIMITS.maxIdsPerFrame;
-const REPORT_FLUSH_MS = 10;
+/**
+ * Reports wait this long for more: each frame costs the relay session one event, and a report is
+ * off every latency path (the agent has the message; the sender's `processed` receipt is a
+ * notice). 50 ms instead of 10 cut the relay's CPU a message by about 4 % (issue 18).
+ */
+export const REPORT_FLUSH_MS = 50;
 
 /** One report alone goes in the single form, which a v1 relay also reads; more go batched. */
 export function processedFrame(reports: readonly PendingReport[]): ProcessedFrame {

@@ -1,6 +1,6 @@
 import type { DeliverItem } from "@clawrelay/protocol";
 import { describe, expect, it } from "vitest";
-import { ACK_DELAY_MS, AckCoalescer, DeliverCoalescer } from "../../src/daemon/deliver-coalescer.js";
+import { ACK_MAX_DELAY_MS, ACK_QUIET_MS, AckCoalescer, DeliverCoalescer } from "../../src/daemon/deliver-coalescer.js";
 import type { DeliverOutcome } from "../../src/daemon/link-types.js";
 import { messageItem } from "./helpers/common.js";
 
@@ -75,42 +75,82 @@ describe("DeliverCoalescer", () => {
 });
 
 describe("AckCoalescer", () => {
+  /** A virtual clock: timers run in time order as `advance` moves it. */
   function acks() {
     const frames: string[][] = [];
-    const scheduled: { run: () => void; delayMs: number }[] = [];
+    const timers: { at: number; run: () => void }[] = [];
+    const clock = { now: 0 };
     const coalescer = new AckCoalescer((ids) => frames.push(ids), {
-      schedule: (run, delayMs) => scheduled.push({ run, delayMs }),
+      schedule: (run, delayMs) => timers.push({ at: clock.now + delayMs, run }),
+      now: () => clock.now,
     });
-    return { coalescer, frames, scheduled };
+    const advance = (to: number) => {
+      for (;;) {
+        timers.sort((x, y) => x.at - y.at);
+        const next = timers[0];
+        if (!next || next.at > to) break;
+        timers.shift();
+        clock.now = next.at;
+        next.run();
+      }
+      clock.now = to;
+    };
+    /** Ids added at `at` (the clock moves there first, running what is due). */
+    const addAt = (at: number, ids: string[]) => {
+      advance(at);
+      coalescer.add(ids);
+    };
+    return { coalescer, frames, timers, advance, addAt };
   }
 
-  it("sends the ids of several commits in one ack frame after the delay", () => {
+  it("sends the ids of several commits in one ack frame once the deliveries pause", () => {
     const a = acks();
-    a.coalescer.add(["a", "b"]);
-    a.coalescer.add(["c"]);
+    a.addAt(0, ["a", "b"]);
+    a.addAt(3, ["c"]);
+    a.advance(12);
     expect(a.frames).toEqual([]);
-    expect(a.scheduled.map((s) => s.delayMs)).toEqual([ACK_DELAY_MS]);
-    a.scheduled[0]?.run();
+    a.advance(3 + ACK_QUIET_MS);
     expect(a.frames).toEqual([["a", "b", "c"]]);
   });
 
-  it("flushes at once on demand (before another frame) and past 1,024 ids, in frames of at most 1,024", () => {
+  it("while deliveries keep coming, sends at the latest ACK_MAX_DELAY_MS after the first id", () => {
     const a = acks();
-    a.coalescer.add(["a"]);
+    for (let at = 0; at <= 70; at += 4) a.addAt(at, [`id-${at}`]);
+    // Ids up to 48 ms went out at 50 ms; the rest wait for their own pause or longest wait.
+    expect(a.frames).toHaveLength(1);
+    expect(a.frames[0]).toEqual(Array.from({ length: 13 }, (_, i) => `id-${i * 4}`));
+    expect(ACK_MAX_DELAY_MS).toBe(50);
+    a.advance(70 + ACK_QUIET_MS);
+    expect(a.frames[1]).toEqual(["id-52", "id-56", "id-60", "id-64", "id-68"]);
+  });
+
+  it("sends at once with a deliver frame's worth of ids, on demand, and in frames of at most 1,024", () => {
+    const a = acks();
+    a.addAt(
+      0,
+      Array.from({ length: 63 }, (_, i) => `a-${i}`),
+    );
+    expect(a.frames).toEqual([]);
+    a.addAt(1, ["a-63"]);
+    expect(a.frames.map((ids) => ids.length)).toEqual([64]);
+    a.addAt(2, ["b"]);
     a.coalescer.flush();
-    expect(a.frames).toEqual([["a"]]);
-    a.coalescer.add(Array.from({ length: 1500 }, (_, i) => `id-${i}`));
-    expect(a.frames.slice(1).map((ids) => ids.length)).toEqual([1024, 476]);
-    // The timer armed by the first add finds nothing left to send.
-    for (const s of a.scheduled) s.run();
-    expect(a.frames).toHaveLength(3);
+    expect(a.frames.at(-1)).toEqual(["b"]);
+    a.addAt(
+      3,
+      Array.from({ length: 1500 }, (_, i) => `id-${i}`),
+    );
+    expect(a.frames.slice(2).map((ids) => ids.length)).toEqual([1024, 476]);
+    // The timers armed by the adds find nothing left to send.
+    a.advance(1_000);
+    expect(a.frames).toHaveLength(4);
   });
 
   it("sends nothing of what was cleared (the socket closed)", () => {
     const a = acks();
-    a.coalescer.add(["a"]);
+    a.addAt(0, ["a"]);
     a.coalescer.clear();
-    for (const s of a.scheduled) s.run();
+    a.advance(1_000);
     expect(a.frames).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { connectorFrameSchema, type ProcessedFrame, parseFrame } from "@clawrelay/protocol";
 import { describe, expect, it } from "vitest";
-import { ReportFlusher } from "../../src/daemon/inbound-reports.js";
+import { REPORT_FLUSH_MS, ReportFlusher } from "../../src/daemon/inbound-reports.js";
 import type { Store } from "../../src/daemon/store.js";
 import { ManualClock } from "./helpers/clock.js";
 import { messageItem } from "./helpers/common.js";
@@ -46,8 +46,9 @@ describe("processed reports", () => {
     const s = setup();
     const ids = finishMessages(s.store, s.clock, 3, 2);
     for (let i = 0; i < ids.length; i++) s.flusher.schedule();
+    s.clock.advance(REPORT_FLUSH_MS - 1);
     expect(s.frames).toEqual([]);
-    s.clock.advance(10);
+    s.clock.advance(1);
     expect(s.frames).toEqual([
       {
         type: "processed",
@@ -65,7 +66,7 @@ describe("processed reports", () => {
     const s = setup();
     const [id] = finishMessages(s.store, s.clock, 1);
     s.flusher.schedule();
-    s.clock.advance(10);
+    s.clock.advance(REPORT_FLUSH_MS);
     expect(s.frames).toEqual([{ type: "processed", id, outcome: "processed" }]);
   });
 
