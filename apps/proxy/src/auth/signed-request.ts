@@ -10,7 +10,7 @@ import {
   SIGNATURE_PATTERN,
   TIMESTAMP_PATTERN,
 } from "@clawrelay/protocol";
-import { canonicalString, contentDigest, TokenError, tokenHash, verifyCanonical } from "@clawrelay/signing";
+import { canonicalString, contentDigest, TokenError, verifyCanonical } from "@clawrelay/signing";
 import type { Context, MiddlewareHandler } from "hono";
 import { readBodyCapped } from "../middleware/body.js";
 import { wallClock } from "../platform/clock.js";
@@ -112,10 +112,9 @@ async function verifySignedRequest(c: Context<AppEnv>, sources: Sources, nowMs: 
   const signed = readSignedHeaders(c.req.raw.headers);
   const nowSeconds = Math.floor(nowMs / 1000);
 
-  const hashOfToken = await tokenHash(signed.token);
   let identity: Awaited<ReturnType<typeof verifyIdentityCached>>;
   try {
-    identity = await verifyIdentityCached(signed.token, hashOfToken, config, nowSeconds);
+    identity = await verifyIdentityCached(signed.token, config, nowSeconds);
   } catch (err) {
     if (err instanceof TokenError)
       throw new RelayError(
@@ -158,7 +157,7 @@ async function verifySignedRequest(c: Context<AppEnv>, sources: Sources, nowMs: 
     timestamp: signed.timestamp,
     nonce: signed.nonce,
     contentDigest: signed.contentDigest ?? "",
-    tokenHash: hashOfToken,
+    tokenHash: identity.tokenHash,
     correlationId: signed.correlationId ?? "",
     idempotencyKey: signed.idempotencyKey ?? "",
   });
