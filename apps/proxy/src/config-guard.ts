@@ -37,7 +37,12 @@ interface ConfigCheck {
   servesAnywhere: boolean;
   /** Whether this env's problems were logged (once per env object, not per request). */
   logged: boolean;
+  /** With a local origin: the problems by the origin a request came to (few; bounded anyway). */
+  byServedOrigin: Map<string, string[]>;
 }
+
+/** Origins a local-origin relay remembers the answer for: `wrangler dev` is reached under a few. */
+const MAX_SERVED_ORIGINS = 16;
 
 const checks = new WeakMap<object, ConfigCheck>();
 
@@ -58,7 +63,13 @@ function checkConfig(env: Env): ConfigCheck {
     if (!(error instanceof ConfigError)) throw error;
     problems = error.problems;
   }
-  const check = { problems, localOrigin, servesAnywhere: problems.length === 0 && localOrigin === null, logged: false };
+  const check = {
+    problems,
+    localOrigin,
+    servesAnywhere: problems.length === 0 && localOrigin === null,
+    logged: false,
+    byServedOrigin: new Map<string, string[]>(),
+  };
   checks.set(env, check);
   return check;
 }
@@ -67,12 +78,22 @@ function checkConfig(env: Env): ConfigCheck {
 export function configProblems(env: Env, requestUrl: string): string[] {
   const check = checkConfig(env);
   if (check.servesAnywhere) return [];
+  // The answer depends on the origin alone; under `wrangler dev` every request would parse its
+  // URL for it (issue 18), so it is remembered per origin (scheme://host:port, cut from the URL).
+  const originEnd = requestUrl.indexOf("/", requestUrl.indexOf("//") + 2);
+  const origin = originEnd < 0 ? requestUrl : requestUrl.slice(0, originEnd);
+  const known = check.byServedOrigin.get(origin);
+  if (known) return [...known];
   const served = new URL(requestUrl);
-  if (check.localOrigin === null || isLocalOnlyHost(served.hostname)) return [...check.problems];
-  return [
-    ...check.problems,
-    `RELAY_ORIGIN is ${check.localOrigin} (a local address) but this relay is served at ${served.origin}`,
-  ];
+  const problems =
+    check.localOrigin === null || isLocalOnlyHost(served.hostname)
+      ? [...check.problems]
+      : [
+          ...check.problems,
+          `RELAY_ORIGIN is ${check.localOrigin} (a local address) but this relay is served at ${served.origin}`,
+        ];
+  if (check.byServedOrigin.size < MAX_SERVED_ORIGINS) check.byServedOrigin.set(origin, problems);
+  return [...problems];
 }
 
 /**
