@@ -90,8 +90,6 @@ async function main() {
     process.exit(2);
   }, sizes.watchdogMs);
   watchdog.unref();
-  const loadWatch = new LoadWatch().start();
-
   // The report's arithmetic (CPU per message, cost, target verdicts) is tested before it is used.
   const testDir = join(ROOT, "bench/test");
   const testFiles = readdirSync(testDir)
@@ -103,6 +101,8 @@ async function main() {
   // The connector must be the one in this tree, not a stale build.
   const built = spawnSync(process.execPath, [join(ROOT, "apps/connector/build.mjs")], { stdio: "inherit" });
   if (built.status !== 0) throw new Error("building the connector failed");
+  // From here on: the two runs (unit tests and build above ran in processes it could not sample).
+  const loadWatch = new LoadWatch().start();
 
   const needsBaseline = ["seq1", "c32x1", "c32x32", "backlog"].some((s) => only.has(s));
   progress(`starting wrangler dev: ${needsBaseline ? "baseline and " : ""}clawrelay`);

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../../scripts/lib/relay.mjs";
-import { machineBusySeconds, treeCpuSeconds } from "./procstat.mjs";
+import { machineBusySeconds, TreeMeter } from "./procstat.mjs";
 
 function run(command, args) {
   try {
@@ -46,14 +46,14 @@ export class LoadWatch {
   #start = null;
 
   start() {
-    this.#start = { at: performance.now(), busy: machineBusySeconds(), own: treeCpuSeconds(process.pid) };
+    this.#start = { at: performance.now(), busy: machineBusySeconds(), ownTree: new TreeMeter().start() };
     return this;
   }
 
   stop() {
     const wallSeconds = (performance.now() - this.#start.at) / 1000;
     const busy = machineBusySeconds();
-    const own = treeCpuSeconds(process.pid) - this.#start.own;
+    const own = this.#start.ownTree.stop();
     const all = busy === null || this.#start.busy === null ? null : busy - this.#start.busy;
     return {
       wallSeconds,

@@ -20,7 +20,7 @@ function statFields(pid) {
     ppid: Number(rest[1]),
     utime: Number(rest[11]),
     stime: Number(rest[12]),
-    children: Number(rest[13]) + Number(rest[14]),
+    startTime: Number(rest[19]),
   };
 }
 
@@ -35,20 +35,55 @@ export function cpuSeconds(pid) {
 }
 
 /**
- * CPU seconds of `pid` and every live descendant, including children they already reaped
- * (cutime + cstime), so a connector killed mid-run still counts once its parent waited for it.
+ * CPU seconds a process tree used over a stretch of time, counted by sampling: every process
+ * seen under `root` keeps its last sampled user + system time (keyed by pid and start time, so
+ * a reused pid is another process). Reading the tree's totals once at each end (utime + stime +
+ * cutime + cstime) misses the processes that were orphaned before they exited: stopping wrangler
+ * dev ends its process group, wrangler's node exits first, and workerd — the busiest process of
+ * the run — is reparented to init and reaped there, so its CPU showed up as "other processes".
+ * Lost here: a process's last interval before it exits, and processes that lived less than one
+ * interval (a `free`, a `git`, the report tests the runner waits for).
  */
-export function treeCpuSeconds(pid) {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const f = statFields(p);
-      ticks += f.utime + f.stime + f.children;
-    } catch {
-      // exited while we looked
+export class TreeMeter {
+  #root;
+  #first = new Map();
+  #last = new Map();
+  #timer = null;
+
+  constructor(root = process.pid) {
+    this.#root = root;
+  }
+
+  sample(isFirst = false) {
+    for (const pid of processTree(this.#root)) {
+      try {
+        const f = statFields(pid);
+        const key = `${pid}:${f.startTime}`;
+        const seconds = (f.utime + f.stime) / ticksPerSecond;
+        // Alive at the start: only what it used from now on counts.
+        if (!this.#first.has(key)) this.#first.set(key, isFirst ? seconds : 0);
+        this.#last.set(key, seconds);
+      } catch {
+        // exited while we looked
+      }
     }
   }
-  return ticks / ticksPerSecond;
+
+  start(intervalMs = 1000) {
+    this.sample(true);
+    this.#timer = setInterval(() => this.sample(), intervalMs);
+    this.#timer.unref();
+    return this;
+  }
+
+  /** CPU seconds the tree used since start (call again for a later total). */
+  stop() {
+    clearInterval(this.#timer);
+    this.sample();
+    let total = 0;
+    for (const [key, last] of this.#last) total += last - this.#first.get(key);
+    return total;
+  }
 }
 
 /** CPU seconds the whole machine spent busy (all cores), from the first line of /proc/stat. */
